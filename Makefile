@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# ipt_NETFLOW in Rust: build, install, demo and tests.
+#
+#   ./configure [--kdir=DIR]     once per kernel tree (make does it for you
+#                                with the running kernel's tree otherwise)
+#   make                         the module and the iptables extension
+#   make install                 both, then depmod
+#   make demo                    boot a VM, load, send traffic, show /proc
+#   make check                   every test tier (host, builds, VMs)
+
+ifneq ($(wildcard config.mk),)
+include config.mk
+endif
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+KRELEASE ?= $(shell uname -r)
+export LIBCLANG_PATH BINDGEN
+
+all: module libxt
+
+config.mk:
+	./configure
+
+module: config.mk
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKEFLAGS) modules
+
+libxt: config.mk
+	$(MAKE) -C libxt XTABLES_LIBDIR=$(XTABLES_LIBDIR)
+
+install: all
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKEFLAGS) INSTALL_MOD_DIR=extra modules_install
+	depmod -a $(KRELEASE)
+	$(MAKE) -C libxt XTABLES_LIBDIR=$(XTABLES_LIBDIR) install
+
+uninstall:
+	rm -f /lib/modules/$(KRELEASE)/extra/ipt_NETFLOW.ko*
+	depmod -a $(KRELEASE)
+	$(MAKE) -C libxt XTABLES_LIBDIR=$(XTABLES_LIBDIR) uninstall
+
+clean:
+	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C libxt clean
+	rm -f src/sys/bindings_generated.rs
+
+distclean: clean
+	rm -f config.mk
+
+demo:
+	tests/demo.sh
+
+check:
+	tests/check.sh
+
+.PHONY: all module libxt install uninstall clean distclean demo check

@@ -1,0 +1,12 @@
+# Shared settings for the project's scripts. Sourced, never run.
+
+# Everything that is expensive to make and independent of the checkout (kernel
+# trees, the virtme-ng venv, the trixie chroot) is cached here, so a second run
+# of `make check` on the same machine reuses it.
+NF_CACHE=${NF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ipt-netflow}
+NF_VENV=$NF_CACHE/venv
+export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything the build, the demo and the tests need on a Debian 12
+# (bookworm) machine: kernel build dependencies, clang/libclang 19 (kernel 7.3
+# needs libclang >= 17, KASAN with Rust needs a clang-built kernel), bindgen,
+# the Rust sources the kernel builds `core` from, iptables and its extension
+# headers, qemu and virtme-ng for the VM tests, and the collectors used to
+# decode exports. Idempotent: a second run only checks.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/common.sh
+. "$here/common.sh"
+
+apt_packages=(
+	build-essential flex bison bc libelf-dev libssl-dev cpio kmod rsync
+	python3 python3-venv pkg-config
+	clang-19 lld-19 llvm-19 libclang-19-dev
+	iptables libxtables-dev iproute2 nftables
+	qemu-system-x86 busybox-static
+	linux-source-6.12
+	tshark nfdump
+	debootstrap pahole
+)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing Debian packages: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	# tshark asks whether non-root users may capture; the default (no) is fine.
+	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+	log "adding the rust-src component"
+	rustup component add rust-src
+fi
+
+if ! command -v bindgen >/dev/null 2>&1; then
+	log "installing bindgen-cli (about 2 minutes)"
+	cargo install --locked bindgen-cli
+fi
+
+if [ ! -x "$NF_VENV/bin/vng" ]; then
+	log "creating the virtme-ng venv in $NF_VENV"
+	python3 -m venv "$NF_VENV"
+	"$NF_VENV/bin/pip" install -q virtme-ng
+fi
+log "dependencies are in place"

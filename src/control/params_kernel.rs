@@ -1,0 +1,21 @@
+//! Reading and validating the module parameters declared in `params_kernel.c`.
+
+use crate::sys::bindings;
+use kernel::error::{code::EINVAL, Result};
+use kernel::prelude::*;
+
+/// `protocol`: 5 (NetFlow v5), 9 (NetFlow v9) or 10 (IPFIX).
+pub fn protocol() -> i32 {
+    // SAFETY: an `int` module parameter; read-only (0444) after load.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::nf_param_protocol)) }
+}
+
+/// Refuses to load with parameter values the module cannot honour.
+pub fn validate() -> Result {
+    let p = protocol();
+    if !matches!(p, 5 | 9 | 10) {
+        pr_err!("protocol {} is not supported; use 5, 9 or 10.\n", p);
+        return Err(EINVAL);
+    }
+    Ok(())
+}

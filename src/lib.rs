@@ -1,0 +1,22 @@
+//! The pure logic of ipt_NETFLOW, as a host library.
+//!
+//! Every module listed here is `no_std`, allocation-free and independent of
+//! the kernel: the kernel crate (`src/netflow.rs`) compiles the very same files
+//! next to its kernel glue, and `cargo test` exercises them here. Files named
+//! `*_kernel.rs` are the glue and are never part of this library.
+#![no_std]
+
+#[cfg(test)]
+extern crate std;
+
+/// Where packets come in: header parsing and the per-CPU counters.
+pub mod meter {
+    pub mod account;
+    pub mod packet;
+    pub mod stats;
+}
+
+/// What operators see and set: the text of the /proc files.
+pub mod control {
+    pub mod proc_text;
+}

@@ -1,0 +1,144 @@
+//! Reading a packet's network-layer headers through a bounds-checked window.
+//!
+//! The kernel hands the target an `sk_buff` whose bytes may be split between a
+//! linear head and page fragments; user-space tests hand it a byte slice. Both
+//! are [`PacketBytes`]: every read names an offset and a length and either gets
+//! all the bytes or none, so a parser can never read past a packet's end.
+
+/// A packet seen from its network header on, readable only in bounds.
+pub trait PacketBytes {
+    /// Bytes from the network header to the end of the packet.
+    fn len(&self) -> usize;
+
+    /// Copies `out.len()` bytes starting `offset` bytes after the network
+    /// header into `out`, or returns `false` (leaving `out` unspecified) when
+    /// the packet is shorter than `offset + out.len()`.
+    fn read(&self, offset: usize, out: &mut [u8]) -> bool;
+
+    /// Whether the packet has no bytes at all past its network header.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads a fixed-size array at `offset`, or `None` past the end.
+    fn array<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+        let mut buf = [0u8; N];
+        self.read(offset, &mut buf).then_some(buf)
+    }
+}
+
+impl PacketBytes for [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn read(&self, offset: usize, out: &mut [u8]) -> bool {
+        match offset
+            .checked_add(out.len())
+            .and_then(|end| self.get(offset..end))
+        {
+            Some(src) => {
+                out.copy_from_slice(src);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The network-layer protocol a rule was registered for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum L3Family {
+    /// IPv4 (`iptables`, NFPROTO_IPV4).
+    Ipv4,
+    /// IPv6 (`ip6tables`, NFPROTO_IPV6).
+    Ipv6,
+}
+
+/// Length of the fixed IPv6 header, which `payload_len` does not include.
+pub const IPV6_HEADER_LEN: u32 = 40;
+
+/// The packet's length as its IP header states it: IPv4 `tot_len`, IPv6
+/// `payload_len` plus the 40-byte fixed header. This, not the buffer length,
+/// is what NetFlow counts as the packet's bytes (it excludes link-layer
+/// padding and is what the sender put on the wire).
+///
+/// Returns `None` when the fixed header itself cannot be read: the packet is
+/// truncated.
+pub fn ip_length<P: PacketBytes + ?Sized>(pkt: &P, family: L3Family) -> Option<u32> {
+    match family {
+        L3Family::Ipv4 => {
+            // version/ihl, tos, tot_len: the first 4 bytes, but the whole
+            // 20-byte header must be there for the packet to be accounted.
+            let hdr: [u8; 20] = pkt.array(0)?;
+            Some(u32::from(u16::from_be_bytes([hdr[2], hdr[3]])))
+        }
+        L3Family::Ipv6 => {
+            let hdr: [u8; 40] = pkt.array(0)?;
+            Some(u32::from(u16::from_be_bytes([hdr[4], hdr[5]])) + IPV6_HEADER_LEN)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ipv4_header(tot_len: u16) -> [u8; 20] {
+        let mut h = [0u8; 20];
+        h[0] = 0x45;
+        h[2..4].copy_from_slice(&tot_len.to_be_bytes());
+        h[9] = 17;
+        h
+    }
+
+    #[test]
+    fn ipv4_length_is_tot_len_not_buffer_length() {
+        let mut pkt = std::vec::Vec::from(ipv4_header(28));
+        pkt.extend_from_slice(&[0u8; 30]); // link-layer padding after the datagram
+        assert_eq!(ip_length(&pkt[..], L3Family::Ipv4), Some(28));
+    }
+
+    #[test]
+    fn ipv6_length_adds_fixed_header() {
+        let mut h = [0u8; 48];
+        h[0] = 0x60;
+        h[4..6].copy_from_slice(&8u16.to_be_bytes());
+        assert_eq!(ip_length(&h[..], L3Family::Ipv6), Some(48));
+    }
+
+    #[test]
+    fn truncated_headers_are_refused() {
+        assert_eq!(ip_length(&ipv4_header(20)[..19], L3Family::Ipv4), None);
+        assert_eq!(ip_length(&[0x60u8; 39][..], L3Family::Ipv6), None);
+        assert_eq!(ip_length(&[][..], L3Family::Ipv4), None);
+    }
+
+    #[test]
+    fn reads_at_the_very_end_and_one_past_it() {
+        let bytes = [1u8, 2, 3, 4];
+        assert_eq!(bytes[..].array::<2>(2), Some([3, 4]));
+        assert_eq!(bytes[..].array::<2>(3), None);
+        assert_eq!(bytes[..].array::<1>(usize::MAX), None);
+    }
+
+    proptest! {
+        #[test]
+        fn read_never_succeeds_past_the_end(data in proptest::collection::vec(any::<u8>(), 0..64),
+                                            offset in 0usize..80, len in 0usize..80) {
+            let mut out = std::vec![0u8; len];
+            let ok = data[..].read(offset, &mut out);
+            prop_assert_eq!(ok, offset + len <= data.len());
+            if ok {
+                prop_assert_eq!(&out[..], &data[offset..offset + len]);
+            }
+        }
+
+        #[test]
+        fn ip_length_accepts_exactly_the_full_fixed_header(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(ip_length(&data[..], L3Family::Ipv4).is_some(), data.len() >= 20);
+            prop_assert_eq!(ip_length(&data[..], L3Family::Ipv6).is_some(), data.len() >= 40);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! `core::fmt::Write` into a seq_file, so /proc text is produced by the pure
+//! formatters of `control::proc_text` without any intermediate buffer.
+
+use super::bindings;
+use core::fmt;
+
+/// A seq_file being filled by a `show` callback.
+pub struct SeqWriter(*mut bindings::seq_file);
+
+impl SeqWriter {
+    /// Wraps the seq_file passed to a `show` callback.
+    ///
+    /// # Safety
+    ///
+    /// `m` must be the seq_file of a running `show` callback and outlive the
+    /// writer.
+    pub unsafe fn new(m: *mut bindings::seq_file) -> Self {
+        Self(m)
+    }
+}
+
+impl fmt::Write for SeqWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        // SAFETY: `self.0` is a live seq_file per `new`'s contract; seq_write
+        // copies the bytes (or marks the buffer as overflowed, in which case
+        // the seq_file core retries with a bigger one).
+        unsafe { bindings::seq_write(self.0, s.as_ptr().cast(), s.len()) };
+        Ok(())
+    }
+}
