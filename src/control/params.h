@@ -9,5 +9,9 @@
 
 /* protocol=5|9|10: the export format (NetFlow v5, v9, IPFIX). */
 extern int nf_param_protocol;
+/* refresh-rate: NetFlow v9/IPFIX templates are re-sent every this many packets. */
+extern unsigned int nf_param_refresh_rate;
+/* timeout-rate: ...and at least every this many minutes. */
+extern unsigned int nf_param_timeout_rate;
 
 #endif

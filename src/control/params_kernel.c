@@ -15,3 +15,11 @@ MODULE_VERSION(NETFLOW_VERSION);
 int nf_param_protocol = 5;
 module_param_named(protocol, nf_param_protocol, int, 0444);
 MODULE_PARM_DESC(protocol, "netflow protocol version (5, 9, 10=IPFIX)");
+
+unsigned int nf_param_refresh_rate = 20;
+module_param_named(refresh_rate, nf_param_refresh_rate, uint, 0644);
+MODULE_PARM_DESC(refresh_rate, "NetFlow v9/IPFIX refresh rate (packets)");
+
+unsigned int nf_param_timeout_rate = 30;
+module_param_named(timeout_rate, nf_param_timeout_rate, uint, 0644);
+MODULE_PARM_DESC(timeout_rate, "NetFlow v9/IPFIX timeout rate (minutes)");

@@ -10,6 +10,19 @@ pub fn protocol() -> i32 {
     unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::nf_param_protocol)) }
 }
 
+/// `refresh-rate`: packets between NetFlow v9/IPFIX template re-sends.
+pub fn refresh_rate() -> u32 {
+    // SAFETY: an `unsigned int` module parameter; writes through sysfs are
+    // single aligned stores, so a volatile read sees the old or new value.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::nf_param_refresh_rate)) }
+}
+
+/// `timeout-rate`: minutes between NetFlow v9/IPFIX template re-sends.
+pub fn timeout_rate() -> u32 {
+    // SAFETY: as for `refresh_rate`.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::nf_param_timeout_rate)) }
+}
+
 /// Refuses to load with parameter values the module cannot honour.
 pub fn validate() -> Result {
     let p = protocol();

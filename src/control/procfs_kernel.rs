@@ -43,7 +43,12 @@ fn version() -> (&'static str, &'static str) {
 fn write_stat(w: &mut SeqWriter, meter: &Meter) -> core::fmt::Result {
     let (version, srcversion) = version();
     proc_text::write_version_line(w, version, srcversion, &[])?;
-    proc_text::write_protocol_line(w, params_kernel::protocol() as u32, &TemplateInfo::default())?;
+    let templates = TemplateInfo {
+        refresh_rate: params_kernel::refresh_rate(),
+        timeout_rate: params_kernel::timeout_rate(),
+        ..Default::default()
+    };
+    proc_text::write_protocol_line(w, params_kernel::protocol() as u32, &templates)?;
     proc_text::write_cpu_table(w, &cpu_row(&total(meter)), rows(meter))
 }
 

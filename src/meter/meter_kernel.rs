@@ -23,7 +23,10 @@ pub struct Meter {
 static METER: AtomicPtr<Meter> = AtomicPtr::new(null_mut());
 
 /// Owns the published [`Meter`]; dropping it unpublishes and frees it.
-pub struct MeterHandle(KBox<Meter>);
+pub struct MeterHandle {
+    /// Kept only to own the allocation METER points to.
+    _meter: KBox<Meter>,
+}
 
 impl MeterHandle {
     /// Allocates the meter and publishes it.
@@ -32,7 +35,7 @@ impl MeterHandle {
         let stats = unsafe { PerCpu::<CpuStats>::new_zeroed()? };
         let mut meter = KBox::new(Meter { stats }, GFP_KERNEL)?;
         METER.store(&mut *meter, Ordering::Release);
-        Ok(Self(meter))
+        Ok(Self { _meter: meter })
     }
 }
 

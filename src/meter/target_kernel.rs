@@ -66,6 +66,13 @@ pub struct TargetRegistration {
     targets: KBox<[bindings::xt_target; 2]>,
 }
 
+// SAFETY: the raw pointers inside `xt_target` (module, table name, list
+// links) belong to the kernel's target list, which xtables protects with its
+// own mutex; this handle only registers and unregisters the block.
+unsafe impl Send for TargetRegistration {}
+// SAFETY: no method gives access to the block through `&self`.
+unsafe impl Sync for TargetRegistration {}
+
 impl TargetRegistration {
     /// Registers `NETFLOW` for IPv4 and IPv6.
     pub fn register() -> Result<Self> {

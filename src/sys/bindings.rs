@@ -18,4 +18,10 @@
     clippy::ptr_cast_constness
 )]
 
+// The kernel's bindgen parameters (which we share) map these by hand, so
+// that `size_t` and friends become `usize`/`isize` on every architecture.
+type __kernel_size_t = usize;
+type __kernel_ssize_t = isize;
+type __kernel_ptrdiff_t = isize;
+
 include!("bindings_generated.rs");

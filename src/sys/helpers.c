@@ -40,6 +40,11 @@ void nf_skb_view(const struct sk_buff *skb, struct nf_skb_view *view)
 	view->skb_len = skb->len;
 }
 
+void __percpu *nf_alloc_percpu(size_t size, size_t align)
+{
+	return __alloc_percpu(size, align);
+}
+
 void *nf_meter_enter(void __percpu *ptr, bool *bh_disabled)
 {
 	*bh_disabled = !in_softirq();

@@ -37,6 +37,7 @@ void nf_skb_view(const struct sk_buff *skb, struct nf_skb_view *view);
  * are (the nft_compat path may call a target in process context) and
  * returns this CPU's copy; *bh_disabled tells nf_meter_exit() what to undo.
  */
+void __percpu *nf_alloc_percpu(size_t size, size_t align);
 void *nf_meter_enter(void __percpu *ptr, bool *bh_disabled);
 void nf_meter_exit(void);
 void *nf_per_cpu_ptr(void __percpu *ptr, int cpu);

@@ -28,9 +28,9 @@ impl<T: Sync> PerCpu<T> {
     ///
     /// An all-zero bit pattern must be a valid `T`.
     pub unsafe fn new_zeroed() -> Result<Self> {
-        // SAFETY: plain allocation; __alloc_percpu returns zeroed memory or NULL.
+        // SAFETY: plain allocation; alloc_percpu returns zeroed memory or NULL.
         let raw = unsafe {
-            bindings::__alloc_percpu(core::mem::size_of::<T>(), core::mem::align_of::<T>())
+            bindings::nf_alloc_percpu(core::mem::size_of::<T>(), core::mem::align_of::<T>())
         };
         let ptr = NonNull::new(raw).ok_or(ENOMEM)?;
         Ok(Self { ptr, _marker: PhantomData })

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `make check`: every test tier, on a fresh Debian 12 machine or a used one.
+#   1. host: cargo fmt, clippy, cargo test (pure logic);
+#   2. the module builds without warnings against every test kernel;
+#   3. VM tests on every test kernel (6.12, 7.3 debug).
+# Ends with the plain summary line "N passed, M failed".
+#
+# NF_KERNELS="6.12 7.3-debug" selects the kernels.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+. "$top/scripts/common.sh"
+cd "$top"
+
+kernels=${NF_KERNELS:-6.12 7.3-debug}
+passed=0
+failed=0
+failures=()
+logs=$top/build/logs
+mkdir -p "$logs"
+
+# tier NAME COMMAND...: one check of the run; output goes to a log file.
+tier() {
+	local name=$1 log
+	shift
+	log=$logs/$(echo "$name" | tr ' /' '__').log
+	local start=$SECONDS
+	if "$@" >"$log" 2>&1; then
+		passed=$((passed + 1))
+		log "ok   $name ($((SECONDS - start)) s)"
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		log "FAIL $name ($((SECONDS - start)) s), log: $log"
+		tail -n 40 "$log" | sed 's/^/    /' >&2
+	fi
+}
+
+log "installing what the tests need"
+scripts/install-deps.sh || die "could not install the dependencies"
+
+tier "host: cargo fmt --check" cargo fmt --check
+tier "host: cargo clippy" cargo clippy --all-targets -- -D warnings
+host_log=$logs/host_cargo_test.log
+if cargo test >"$host_log" 2>&1; then
+	n=$(awk '/^test result:/ { s += $4 } END { print s + 0 }' "$host_log")
+	passed=$((passed + n))
+	log "ok   host: cargo test ($n tests)"
+else
+	n=$(awk '/^test result:/ { s += $6 } END { print s + 0 }' "$host_log")
+	failed=$((failed + (n > 0 ? n : 1)))
+	failures+=("host: cargo test")
+	log "FAIL host: cargo test, log: $host_log"
+	grep -E '^test .* FAILED|panicked' "$host_log" | head -n 20 >&2
+fi
+
+for k in $kernels; do
+	tier "build: kernel $k" scripts/build-kernel.sh "$k"
+	tier "build: module against $k" tests/vm/build-module.sh "$k"
+done
+
+# VM suites: each prints "ok - ..." / "not ok - ..." lines that we count.
+for k in $kernels; do
+	[ -f "build/$k/ipt_NETFLOW.ko" ] || { failed=$((failed + 1)); failures+=("vm $k: no module"); continue; }
+	for suite in tests/vm/guest/foundation.sh; do
+		name=$(basename "$suite" .sh)
+		log=$logs/vm_${k}_$name.log
+		start=$SECONDS
+		tests/vm/run-vm.sh "$k" "$top/$suite" "$top/build/$k" >"$log" 2>"$log.stderr"
+		rc=$?
+		ok=$(grep -c '^ok - ' "$log")
+		bad=$(grep -c '^not ok - ' "$log")
+		if ! grep -q '^# guest done' "$log"; then
+			bad=$((bad + 1)) # the guest died or timed out before the end
+			echo "not ok - $k $name: the guest did not finish (exit $rc)" >>"$log"
+		fi
+		passed=$((passed + ok))
+		failed=$((failed + bad))
+		log "vm $k $name: $ok passed, $bad failed ($((SECONDS - start)) s), log: $log"
+		if [ "$bad" -gt 0 ]; then
+			failures+=("vm $k $name")
+			grep -A12 '^not ok' "$log" | head -n 60 >&2
+			tail -n 20 "$log.stderr" >&2
+		fi
+	done
+done
+
+[ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds ipt_NETFLOW.ko and libxt_NETFLOW.so against one test kernel, in a
+# private copy of the sources (build/FLAVOR), since Kbuild writes its
+# objects next to the sources. Fails on any compiler or lint warning.
+# Prints the build directory on stdout.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/scripts/common.sh"
+
+flavor=${1:?usage: build-module.sh FLAVOR}
+tree=$("$top/scripts/build-kernel.sh" "$flavor")
+out=$top/build/$flavor
+mkdir -p "$out"
+rsync -a --delete --exclude=/build --exclude=/target --exclude=/.git \
+	--exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude=config.mk \
+	--exclude=/src/sys/bindings_generated.rs --exclude=/fuzz \
+	--filter='P *.o' --filter='P *.ko' --filter='P .*.cmd' --filter='P *.mod*' \
+	--filter='P src/sys/bindings_generated.rs' --filter='P Module.symvers' --filter='P modules.order' \
+	"$top/" "$out/"
+cd "$out"
+./configure --kdir="$tree" >configure.log 2>&1 || { cat configure.log >&2; exit 1; }
+if ! make -s module libxt >build.log 2>&1; then
+	cat build.log >&2
+	die "the module does not build against $flavor"
+fi
+if grep -Ei 'warning[:[]' build.log >&2; then
+	die "the module builds with warnings against $flavor (see above)"
+fi
+echo "$out"

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Foundation tests, run inside the VM:
+#   foundation.sh BUILD_DIR
+# Loads the module, checks the rule checks (nat table, IPv6 under v5),
+# then with iptables-legacy and iptables-nft rules in OUTPUT, FORWARD and
+# INPUT sends known IPv4 and IPv6 traffic across three namespaces and checks
+# the exact packet and byte counts; unloads and checks the kernel log.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+build=${1:?usage: foundation.sh BUILD_DIR}
+ko=$build/ipt_NETFLOW.ko
+export XTABLES_LIBDIR=$build/libxt:/usr/lib/x86_64-linux-gnu/xtables
+stat=/proc/net/stat/ipt_netflow
+version=$(cat "$build/VERSION")
+burst=$here/udp_burst.py
+
+echo "# kernel $(uname -r), $(nproc) CPUs"
+kmemleak_reset
+modprobe -q x_tables 2>/dev/null || true
+
+# --- Loading, identity, parameter validation ------------------------------
+check "insmod refuses protocol=7" bash -c "! insmod $ko protocol=7"
+check "insmod with defaults" insmod "$ko"
+check "version line" grep -Eq "^ipt_NETFLOW $version, srcversion [0-9A-F]+;\$" $stat
+check_eq "protocol line for v5" "Protocol version 5 (netflow)" "$(sed -n 2p $stat)"
+check "per-CPU table header" grep -qxF \
+	"cpu#     pps; <search found new [metric], trunc frag alloc maxflows>, traffic: <pkt, bytes>, drop: <pkt, bytes>" $stat
+check "snmp file lists inPackets" grep -q '^inPackets    0$' /proc/net/stat/ipt_netflow_snmp
+check "modinfo version" bash -c "[ \"\$(cat /sys/module/ipt_NETFLOW/version)\" = '$version' ]"
+
+netns_setup
+check "iptables -j NETFLOW -h prints the target's help" bash -c "iptables-legacy -j NETFLOW -h | grep -q 'NETFLOW target'"
+check "ip6tables rule refused while protocol is 5" bash -c "! ip netns exec nfr ip6tables-legacy -A FORWARD -j NETFLOW"
+check "kernel log says why (v5)" bash -c "dmesg | grep -q 'ip6tables NETFLOW target is meaningful for protocol 9 or 10 only.'"
+check "nat table rule refused" bash -c "! ip netns exec nfr iptables-legacy -t nat -A POSTROUTING -j NETFLOW"
+check "kernel log says why (nat)" bash -c "dmesg | grep -q 'NETFLOW target: is not valid in nat table'"
+check "nft nat table rule refused" bash -c "! ip netns exec nfr iptables-nft -t nat -A POSTROUTING -j NETFLOW"
+check "rmmod" rmmod ipt_NETFLOW
+
+check "insmod protocol=10" insmod "$ko" protocol=10
+check_eq "protocol line for IPFIX" \
+	"Protocol version 10 (ipfix), refresh-rate 20, timeout-rate 30, (templates 0, active 0)." "$(sed -n 2p $stat)"
+
+# --- Exact counting through real rules -------------------------------------
+rules() { # rules legacy|nft -A|-D
+	local t
+	for t in iptables ip6tables; do
+		ip netns exec nfa $t-$1 $2 OUTPUT -p udp --dport 5000:5999 -j NETFLOW &&
+			ip netns exec nfr $t-$1 $2 FORWARD -p udp --dport 5000:5999 -j NETFLOW &&
+			ip netns exec nfb $t-$1 $2 INPUT -p udp --dport 5000:5999 -j NETFLOW || return 1
+	done
+}
+
+# exchange DST PORT SIZES REPEAT: sends from nfa to nfb; prints "PACKETS BYTES RECEIVED"
+exchange() {
+	local dst=$1 port=$2 sizes=$3 repeat=$4 n bytes got
+	n=$(($(echo "$sizes" | tr , '\n' | wc -l) * repeat))
+	ip netns exec nfb python3 "$burst" recv "$dst" "$port" "$n" >/tmp/recv.$port &
+	for _ in $(seq 50); do grep -q ready /tmp/recv.$port 2>/dev/null && break; sleep 0.1; done
+	bytes=$(ip netns exec nfa python3 "$burst" send "$dst" "$port" "$sizes" "$repeat")
+	wait
+	got=$(tail -n1 /tmp/recv.$port)
+	echo "$n $bytes $got"
+}
+
+sizes=0,1,100,1000,1400
+for backend in legacy nft; do
+	check "$backend: add IPv4 and IPv6 rules in OUTPUT, FORWARD, INPUT" rules $backend -A
+	check "$backend: iptables -L shows NETFLOW" bash -c \
+		"ip netns exec nfr iptables-$backend -L FORWARD -n | grep -q '^NETFLOW '"
+	check "$backend: iptables-save prints -j NETFLOW" bash -c \
+		"ip netns exec nfr iptables-$backend-save | grep -q -- '--dport 5000:5999 -j NETFLOW\$'"
+	p0=$(snmp inPackets) b0=$(snmp inBytes)
+	read -r n4 bytes4 got4 < <(exchange 10.2.0.2 5004 $sizes 20)
+	read -r n6 bytes6 got6 < <(exchange fd02::2 5006 $sizes 20)
+	check_eq "$backend: all IPv4 datagrams arrived" "$n4" "$got4"
+	check_eq "$backend: all IPv6 datagrams arrived" "$n6" "$got6"
+	p1=$(snmp inPackets) b1=$(snmp inBytes)
+	# Every datagram crosses three rules: OUTPUT in nfa, FORWARD in nfr, INPUT in nfb.
+	check_eq "$backend: packets counted once per rule" $((3 * (n4 + n6))) $((p1 - p0))
+	check_eq "$backend: bytes (IP length) counted once per rule" $((3 * (bytes4 + bytes6))) $((b1 - b0))
+	total_pkts=$(awk '$1 == "Total" { gsub(",", "", $12); print $12 }' $stat)
+	check_eq "$backend: Total line agrees with the snmp file" "$p1" "$total_pkts"
+	cpu_sum=$(awk '$1 ~ /^cpu[0-9]/ && $1 != "cpu#" { gsub(",", "", $12); s += $12 } END { print s + 0 }' $stat)
+	if [ "$(nproc)" -gt 1 ]; then
+		check_eq "$backend: per-CPU lines add up to Total" "$p1" "$cpu_sum"
+	fi
+	check_eq "$backend: nothing dropped or truncated" "0 0" "$(snmp dropPackets) $(awk '$1 ~ /^cpu/ { t += $9 } END { print t + 0 }' /proc/net/stat/ipt_netflow_snmp)"
+	check "$backend: delete the rules" rules $backend -D
+done
+
+p0=$(snmp inPackets)
+exchange 10.2.0.2 5004 100 5 >/dev/null
+check_eq "no rules, nothing counted" "$p0" "$(snmp inPackets)"
+
+netns_teardown
+check "rmmod" rmmod ipt_NETFLOW
+check "/proc files are gone" bash -c "[ ! -e $stat ] && [ ! -e /proc/net/stat/ipt_netflow_snmp ]"
+check "reload after unload" bash -c "insmod $ko && rmmod ipt_NETFLOW"
+kmemleak_check
+dmesg_clean
+echo "# guest done: $NF_FAILED failed"

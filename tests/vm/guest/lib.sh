@@ -1,0 +1,111 @@
+# Helpers for the test scripts that run inside the VM. Sourced.
+#
+# Every check prints "ok - NAME" or "not ok - NAME" (with the evidence
+# indented below it); the host counts these lines.
+
+NF_FAILED=0
+
+pass() { echo "ok - $1"; }
+fail() {
+	echo "not ok - $1"
+	shift
+	[ $# -gt 0 ] && printf '    %s\n' "$@"
+	NF_FAILED=$((NF_FAILED + 1))
+	return 0
+}
+
+# check NAME COMMAND...: passes when COMMAND succeeds.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "command: $*" "$out"; fi
+}
+
+# check_eq NAME EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected: $2" "actual:   $3"; fi
+}
+
+# Kernel log problems that fail every VM test: KASAN, lockdep, kmemleak,
+# warnings, BUGs, oopses, RCU splats.
+NF_BAD_LOG='BUG:|WARNING:|KASAN|kmemleak|possible recursive locking|circular locking|inconsistent lock state|suspicious RCU|Call Trace|general protection|Oops|UBSAN|refcount_t|list_add corruption|list_del corruption|ODEBUG|rust_panic|panicked at'
+
+dmesg_clean() {
+	local bad
+	bad=$(dmesg | grep -E "$NF_BAD_LOG" || true)
+	if [ -z "$bad" ]; then
+		pass "kernel log has no warnings, BUGs or sanitizer reports"
+	else
+		fail "kernel log has no warnings, BUGs or sanitizer reports" "$(dmesg | tail -n 80)"
+	fi
+}
+
+kmemleak_file=/sys/kernel/debug/kmemleak
+debugfs_up() {
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+}
+
+# Forget whatever the boot itself left unreferenced; only the test's own
+# allocations are judged.
+kmemleak_reset() {
+	debugfs_up
+	[ -w $kmemleak_file ] && echo clear >$kmemleak_file
+	return 0
+}
+
+kmemleak_check() {
+	debugfs_up
+	[ -w $kmemleak_file ] || return 0
+	# kmemleak only reports objects older than 5 s, seen unreferenced by two scans.
+	sleep 6
+	echo scan >$kmemleak_file
+	sleep 1
+	echo scan >$kmemleak_file
+	local leaks
+	leaks=$(cat $kmemleak_file)
+	if [ -z "$leaks" ]; then
+		pass "kmemleak finds no leak"
+	else
+		fail "kmemleak finds no leak" "$(echo "$leaks" | head -n 60)"
+	fi
+}
+
+# Three namespaces: nfa (sender) -- nfr (router) -- nfb (receiver).
+#   nfa 10.1.0.2/24 fd01::2/64  <->  nfr 10.1.0.1 fd01::1
+#   nfr 10.2.0.1 fd02::1        <->  nfb 10.2.0.2/24 fd02::2/64
+netns_setup() {
+	netns_teardown
+	local ns
+	for ns in nfa nfr nfb; do
+		ip netns add $ns
+		ip -n $ns link set lo up
+		ip netns exec $ns sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	done
+	ip link add nfa0 netns nfa type veth peer name nfr0 netns nfr
+	ip link add nfr1 netns nfr type veth peer name nfb0 netns nfb
+	ip -n nfa addr add 10.1.0.2/24 dev nfa0
+	ip -n nfa addr add fd01::2/64 dev nfa0 nodad
+	ip -n nfr addr add 10.1.0.1/24 dev nfr0
+	ip -n nfr addr add fd01::1/64 dev nfr0 nodad
+	ip -n nfr addr add 10.2.0.1/24 dev nfr1
+	ip -n nfr addr add fd02::1/64 dev nfr1 nodad
+	ip -n nfb addr add 10.2.0.2/24 dev nfb0
+	ip -n nfb addr add fd02::2/64 dev nfb0 nodad
+	ip -n nfa link set nfa0 up
+	ip -n nfr link set nfr0 up
+	ip -n nfr link set nfr1 up
+	ip -n nfb link set nfb0 up
+	ip -n nfa route add default via 10.1.0.1
+	ip -n nfa -6 route add default via fd01::1
+	ip -n nfb route add default via 10.2.0.1
+	ip -n nfb -6 route add default via fd02::1
+	ip netns exec nfr sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+}
+
+netns_teardown() {
+	local ns
+	for ns in nfa nfr nfb; do ip netns del $ns 2>/dev/null || true; done
+}
+
+# One counter from /proc/net/stat/ipt_netflow_snmp.
+snmp() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/stat/ipt_netflow_snmp; }
