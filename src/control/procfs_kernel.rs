@@ -58,6 +58,11 @@ fn write_snmp(w: &mut SeqWriter, meter: &Meter) -> core::fmt::Result {
     proc_text::write_snmp(w, &totals, rows(meter), 0)
 }
 
+/// `show` of `ipt_netflow`.
+///
+/// # Safety
+///
+/// Called by the seq_file core with the seq_file being filled.
 unsafe extern "C" fn show_stat(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
     // SAFETY: called by the seq_file core with its live seq_file.
     let mut w = unsafe { SeqWriter::new(m) };
@@ -66,6 +71,11 @@ unsafe extern "C" fn show_stat(m: *mut bindings::seq_file, _v: *mut c_void) -> c
     0
 }
 
+/// `show` of `ipt_netflow_snmp`.
+///
+/// # Safety
+///
+/// Called by the seq_file core with the seq_file being filled.
 unsafe extern "C" fn show_snmp(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
     // SAFETY: called by the seq_file core with its live seq_file.
     let mut w = unsafe { SeqWriter::new(m) };

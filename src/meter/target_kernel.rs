@@ -20,6 +20,11 @@ const ALL_HOOKS: c_uint = (1 << bindings::NF_INET_PRE_ROUTING)
     | (1 << bindings::NF_INET_LOCAL_OUT)
     | (1 << bindings::NF_INET_POST_ROUTING);
 
+/// The IPv4 target: meters the packet, then lets it continue.
+///
+/// # Safety
+///
+/// Called by xtables with the skb its hook is processing.
 unsafe extern "C" fn target_ipv4(
     skb: *mut bindings::sk_buff,
     _par: *const bindings::xt_action_param,
@@ -29,6 +34,11 @@ unsafe extern "C" fn target_ipv4(
     bindings::XT_CONTINUE
 }
 
+/// The IPv6 target: meters the packet, then lets it continue.
+///
+/// # Safety
+///
+/// Called by xtables with the skb its hook is processing.
 unsafe extern "C" fn target_ipv6(
     skb: *mut bindings::sk_buff,
     _par: *const bindings::xt_action_param,
@@ -41,6 +51,10 @@ unsafe extern "C" fn target_ipv6(
 /// Refuses rules the module cannot serve: the `nat` table (it sees only the
 /// first packet of a connection) and IPv6 rules while exporting NetFlow v5,
 /// which has no IPv6 records.
+///
+/// # Safety
+///
+/// Called by xtables with the parameter block of the rule being added.
 unsafe extern "C" fn checkentry(par: *const bindings::xt_tgchk_param) -> c_int {
     // SAFETY: xtables passes a valid parameter block for the rule being added.
     let par = unsafe { &*par };

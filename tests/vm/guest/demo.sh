@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The demo, inside the VM: load, add rules, send traffic, show the counters.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+build=$1
+export XTABLES_LIBDIR=$build/libxt:/usr/lib/x86_64-linux-gnu/xtables
+
+show() { echo; echo "\$ $*"; "$@"; }
+
+echo "# kernel $(uname -r), $(nproc) CPUs"
+show insmod "$build/ipt_NETFLOW.ko" protocol=10
+netns_setup
+for t in iptables ip6tables; do
+	ip netns exec nfr $t -I FORWARD -j NETFLOW
+done
+show ip netns exec nfr iptables -L FORWARD -v -n
+show cat /proc/net/stat/ipt_netflow
+echo
+echo "# sending 1000 IPv4 and 1000 IPv6 UDP datagrams from nfa through nfr (FORWARD) to nfb"
+ip netns exec nfa python3 "$here/udp_burst.py" send 10.2.0.2 5004 64,512,1200 334 >/dev/null
+ip netns exec nfa python3 "$here/udp_burst.py" send fd02::2 5006 64,512,1200 334 >/dev/null
+sleep 1
+show cat /proc/net/stat/ipt_netflow
+show cat /proc/net/stat/ipt_netflow_snmp
+for t in iptables ip6tables; do
+	ip netns exec nfr $t -D FORWARD -j NETFLOW
+done
+netns_teardown
+show rmmod ipt_NETFLOW
+show sh -c "dmesg | grep -i netflow"
