@@ -12,6 +12,7 @@ extern crate std;
 /// Where packets come in: header parsing and the per-CPU counters.
 pub mod meter {
     pub mod account;
+    pub mod flow_key;
     pub mod packet;
     pub mod stats;
 }
