@@ -58,7 +58,7 @@ pub mod proto {
 /// bit *n* is `0x8000 >> n`.
 pub mod ext_bit {
     /// Destination options.
-    pub const DSTOPTS: u16 = 0x8000 >> 0;
+    pub const DSTOPTS: u16 = 0x8000;
     /// Hop-by-hop options.
     pub const HOPOPTS: u16 = 0x8000 >> 1;
     /// A header the parser does not know.
