@@ -12,7 +12,11 @@ extern crate std;
 /// Where packets come in: header parsing and the per-CPU counters.
 pub mod meter {
     pub mod account;
+    pub mod expiry;
+    pub mod flow;
+    pub mod flow_hash;
     pub mod flow_key;
+    pub mod flow_table;
     pub mod packet;
     pub mod stats;
 }

@@ -1,0 +1,141 @@
+//! A flow record: one flow key, what its packets added up to, and what its
+//! first packet said, plus the links that place it in a [`FlowTable`].
+//!
+//! [`FlowTable`]: super::flow_table::FlowTable
+
+use super::flow_key::{proto, FlowKey, PacketInfo};
+use core::ptr::null_mut;
+
+/// Time in scheduler ticks (jiffies in the kernel).
+pub type Ticks = u64;
+
+/// A flow whose byte counter reaches this is exported (active expiry), so
+/// the 32-bit counters of the export formats never wrap.
+pub const BYTES_WATERMARK: u32 = 0xffef_ffff;
+
+/// TCP FIN.
+pub const TCP_FIN: u8 = 0x01;
+/// TCP RST.
+pub const TCP_RST: u8 = 0x04;
+
+/// Why a flow was exported (IPFIX `flowEndReason`, element 136).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum EndReason {
+    /// Not expired yet.
+    #[default]
+    None = 0,
+    /// No packet for `inactive_timeout`.
+    Idle = 1,
+    /// Older than `active_timeout`, or its byte counter is full.
+    Active = 2,
+    /// Idle, and a TCP FIN or RST was seen.
+    EndOfFlow = 3,
+    /// Flushed: sysctl `flush`, a protocol change, or module unload.
+    Forced = 4,
+}
+
+/// Values a flow takes from its first packet only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FirstPacket {
+    /// Output interface index, or `NO_INTERFACE`.
+    pub o_ifc: u16,
+    /// Next hop (IPv4 in the first 4 bytes), zero when unknown.
+    pub nexthop: [u8; 16],
+    /// IPv6 flow label.
+    pub flow_label: u32,
+    /// Source prefix length (aggregation), 0 when not set.
+    pub s_mask: u8,
+    /// Destination prefix length (aggregation), 0 when not set.
+    pub d_mask: u8,
+}
+
+/// One flow. The link fields belong to the table that holds the flow (or to
+/// the export list it was moved to) and are not to be touched elsewhere.
+#[derive(Debug)]
+#[repr(C)]
+pub struct Flow {
+    pub(crate) hash_next: *mut Flow,
+    pub(crate) hash_pprev: *mut *mut Flow,
+    pub(crate) lru_prev: *mut Flow,
+    pub(crate) lru_next: *mut Flow,
+    /// The key's hash (seeded), which decides the bucket.
+    pub hash: u32,
+    /// Packets accounted.
+    pub packets: u32,
+    /// Bytes (IP length) accounted.
+    pub bytes: u32,
+    /// IPv4 options bitmap or IPv6 extension-header bits, OR-ed.
+    pub options: u32,
+    /// TCP options bitmap, OR-ed.
+    pub tcp_options: u32,
+    /// TCP flags, OR-ed.
+    pub tcp_flags: u8,
+    /// Set once the flow leaves its table.
+    pub end_reason: EndReason,
+    /// The key.
+    pub key: FlowKey,
+    /// When the first packet was accounted.
+    pub first: Ticks,
+    /// When the last packet was accounted.
+    pub last: Ticks,
+    /// What the first packet said.
+    pub first_packet: FirstPacket,
+}
+
+impl Flow {
+    /// A new flow for `info`'s key, accounting nothing yet.
+    pub fn new(info: &PacketInfo, hash: u32, now: Ticks, first_packet: FirstPacket) -> Self {
+        Flow {
+            hash_next: null_mut(),
+            hash_pprev: null_mut(),
+            lru_prev: null_mut(),
+            lru_next: null_mut(),
+            hash,
+            packets: 0,
+            bytes: 0,
+            options: 0,
+            tcp_options: 0,
+            tcp_flags: 0,
+            end_reason: EndReason::None,
+            key: info.key,
+            first: now,
+            last: now,
+            first_packet,
+        }
+    }
+
+    /// Adds one packet.
+    #[inline]
+    pub fn account(&mut self, info: &PacketInfo, now: Ticks) {
+        self.packets = self.packets.wrapping_add(1);
+        self.bytes = self.bytes.saturating_add(info.ip_len);
+        self.last = now;
+        self.tcp_flags |= info.tcp_flags;
+        self.options |= info.options;
+        self.tcp_options |= info.tcp_options;
+    }
+
+    /// Adds another record of the same flow (the same key metered on another
+    /// CPU) into this one.
+    pub fn absorb(&mut self, other: &Flow) {
+        debug_assert_eq!(self.key, other.key);
+        self.packets = self.packets.wrapping_add(other.packets);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        self.tcp_flags |= other.tcp_flags;
+        self.options |= other.options;
+        self.tcp_options |= other.tcp_options;
+        if (other.first.wrapping_sub(self.first) as i64) < 0 {
+            self.first = other.first;
+            self.first_packet = other.first_packet;
+        }
+        if (other.last.wrapping_sub(self.last) as i64) > 0 {
+            self.last = other.last;
+        }
+    }
+
+    /// Whether this is a TCP flow that has seen FIN or RST.
+    pub fn tcp_finished(&self) -> bool {
+        self.key.protocol == proto::TCP && self.tcp_flags & (TCP_FIN | TCP_RST) != 0
+    }
+}

@@ -1,0 +1,576 @@
+//! One CPU's flow table: hash buckets for lookup plus a recency (LRU) list
+//! for expiry, both threaded through the flow records themselves.
+//!
+//! The table does not allocate: bucket arrays and flow records come from the
+//! caller (the kernel glue uses vmalloc and the `ipt_netflow` slab cache;
+//! tests use Vec and Box), which also frees what the table gives back. It is
+//! not synchronised either: the glue holds the owning CPU's lock around every
+//! call.
+//!
+//! Invariants, relied on by every `unsafe` block below:
+//! - every flow reachable from a bucket is on the LRU list and vice versa,
+//!   `len` counts them, and each is a live allocation the caller handed to
+//!   [`FlowTable::insert`];
+//! - `hash_pprev` points at the bucket slot or the previous flow's
+//!   `hash_next` that points at the flow;
+//! - the LRU list runs from `lru_head` (most recent) to `lru_tail` (least).
+
+use super::flow::Flow;
+use super::flow_hash::bucket_index;
+use super::flow_key::FlowKey;
+use core::ptr::{null_mut, NonNull};
+
+/// A CPU's flows, reachable by key and in recency order.
+pub struct FlowTable {
+    buckets: *mut *mut Flow,
+    nbuckets: u32,
+    lru_head: *mut Flow,
+    lru_tail: *mut Flow,
+    len: usize,
+}
+
+// SAFETY: the table is a set of raw links into memory the owner manages;
+// the owner serialises all access (one lock per table).
+unsafe impl Send for FlowTable {}
+
+impl FlowTable {
+    /// A table with `nbuckets` buckets at `buckets`.
+    ///
+    /// # Safety
+    ///
+    /// `buckets` must point to `nbuckets` (at least one) null pointers and
+    /// stay valid and unaliased until replaced by [`FlowTable::rehash`] or
+    /// until the table is no longer used.
+    pub unsafe fn new(buckets: *mut *mut Flow, nbuckets: u32) -> Self {
+        debug_assert!(nbuckets > 0 && !buckets.is_null());
+        FlowTable {
+            buckets,
+            nbuckets,
+            lru_head: null_mut(),
+            lru_tail: null_mut(),
+            len: 0,
+        }
+    }
+
+    /// Number of flows in the table.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the table holds no flow.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of buckets.
+    pub fn nbuckets(&self) -> u32 {
+        self.nbuckets
+    }
+
+    fn slot(&self, hash: u32) -> *mut *mut Flow {
+        // SAFETY: bucket_index is below nbuckets, the array's length.
+        unsafe { self.buckets.add(bucket_index(hash, self.nbuckets)) }
+    }
+
+    /// Finds the flow with `key`. `searched` counts the other flows looked
+    /// at on the way (the hash metric's numerator).
+    #[inline]
+    pub fn find(&self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<NonNull<Flow>> {
+        // SAFETY: the slot and every chained flow are live (invariants).
+        let mut cur = unsafe { *self.slot(hash) };
+        while let Some(f) = NonNull::new(cur) {
+            // SAFETY: `f` is a live flow of this table.
+            let flow = unsafe { f.as_ref() };
+            if flow.hash == hash && flow.key == *key {
+                return Some(f);
+            }
+            *searched += 1;
+            cur = flow.hash_next;
+        }
+        None
+    }
+
+    /// Adds a flow as the most recent one.
+    ///
+    /// # Safety
+    ///
+    /// `flow` must be a live record in no table or list, with `hash` set,
+    /// and stay allocated until the table gives it back.
+    pub unsafe fn insert(&mut self, flow: NonNull<Flow>) {
+        let f = flow.as_ptr();
+        // SAFETY: `f` is live and ours from now on; the slot is valid.
+        unsafe {
+            let slot = self.slot((*f).hash);
+            (*f).hash_next = *slot;
+            (*f).hash_pprev = slot;
+            if let Some(next) = NonNull::new(*slot) {
+                (*next.as_ptr()).hash_pprev = &raw mut (*f).hash_next;
+            }
+            *slot = f;
+            self.lru_push_head(f);
+        }
+        self.len += 1;
+    }
+
+    /// Marks a flow as just used: it moves to the head of the LRU list.
+    ///
+    /// # Safety
+    ///
+    /// `flow` must be in this table.
+    #[inline]
+    pub unsafe fn touch(&mut self, flow: NonNull<Flow>) {
+        let f = flow.as_ptr();
+        if self.lru_head == f {
+            return;
+        }
+        // SAFETY: `f` is on our LRU list.
+        unsafe {
+            self.lru_unlink(f);
+            self.lru_push_head(f);
+        }
+    }
+
+    /// Takes a flow out of the table and gives it back to the caller.
+    ///
+    /// # Safety
+    ///
+    /// `flow` must be in this table.
+    pub unsafe fn remove(&mut self, flow: NonNull<Flow>) {
+        let f = flow.as_ptr();
+        // SAFETY: `f` is in the table, so its hash links are valid.
+        unsafe {
+            *(*f).hash_pprev = (*f).hash_next;
+            if let Some(next) = NonNull::new((*f).hash_next) {
+                (*next.as_ptr()).hash_pprev = (*f).hash_pprev;
+            }
+            (*f).hash_next = null_mut();
+            (*f).hash_pprev = null_mut();
+            self.lru_unlink(f);
+        }
+        self.len -= 1;
+    }
+
+    /// The least recently used flow, if any.
+    pub fn oldest(&self) -> Option<NonNull<Flow>> {
+        NonNull::new(self.lru_tail)
+    }
+
+    /// Removes and returns the least recently used flow if `due` says it
+    /// must go; `None` when the table is empty or the oldest flow stays
+    /// (and, the list being in recency order, so do all others).
+    pub fn pop_oldest_if(&mut self, due: impl FnOnce(&mut Flow) -> bool) -> Option<NonNull<Flow>> {
+        let f = self.oldest()?;
+        // SAFETY: `f` is a live flow of this table and we hold `&mut self`.
+        if due(unsafe { &mut *f.as_ptr() }) {
+            // SAFETY: as above.
+            unsafe { self.remove(f) };
+            Some(f)
+        } else {
+            None
+        }
+    }
+
+    /// Moves every flow into a new bucket array and returns the old one.
+    /// Lookups find every flow afterwards; recency order is kept.
+    ///
+    /// # Safety
+    ///
+    /// As for [`FlowTable::new`]; the old array is the caller's to free.
+    pub unsafe fn rehash(
+        &mut self,
+        buckets: *mut *mut Flow,
+        nbuckets: u32,
+    ) -> (*mut *mut Flow, u32) {
+        let old = (self.buckets, self.nbuckets);
+        self.buckets = buckets;
+        self.nbuckets = nbuckets;
+        // Walk the LRU list from the oldest, inserting at chain heads: each
+        // chain then lists its flows most recent first, as before.
+        let mut cur = self.lru_tail;
+        while let Some(f) = NonNull::new(cur) {
+            let f = f.as_ptr();
+            // SAFETY: `f` is live; the new slots are valid per the contract.
+            unsafe {
+                let slot = self.slot((*f).hash);
+                (*f).hash_next = *slot;
+                (*f).hash_pprev = slot;
+                if let Some(next) = NonNull::new(*slot) {
+                    (*next.as_ptr()).hash_pprev = &raw mut (*f).hash_next;
+                }
+                *slot = f;
+                cur = (*f).lru_prev;
+            }
+        }
+        old
+    }
+
+    /// Calls `f` with each flow in buckets `from..` until `f` returns false
+    /// or the buckets end; returns the bucket to continue from next time.
+    pub fn visit_buckets(&self, from: u32, mut f: impl FnMut(u32, &Flow) -> bool) -> u32 {
+        let mut b = from;
+        while b < self.nbuckets {
+            // SAFETY: b < nbuckets; chained flows are live.
+            let mut cur = unsafe { *self.buckets.add(b as usize) };
+            let mut more = true;
+            while let Some(flow) = NonNull::new(cur) {
+                // SAFETY: live flow of this table.
+                let flow = unsafe { flow.as_ref() };
+                more &= f(b, flow);
+                cur = flow.hash_next;
+            }
+            b += 1;
+            if !more {
+                break;
+            }
+        }
+        b
+    }
+
+    /// # Safety: `f` must be live and not on the LRU list.
+    unsafe fn lru_push_head(&mut self, f: *mut Flow) {
+        // SAFETY: `f` and the current head are live.
+        unsafe {
+            (*f).lru_prev = null_mut();
+            (*f).lru_next = self.lru_head;
+            match NonNull::new(self.lru_head) {
+                Some(h) => (*h.as_ptr()).lru_prev = f,
+                None => self.lru_tail = f,
+            }
+        }
+        self.lru_head = f;
+    }
+
+    /// # Safety: `f` must be on the LRU list.
+    unsafe fn lru_unlink(&mut self, f: *mut Flow) {
+        // SAFETY: `f` and its neighbours are live.
+        unsafe {
+            let (prev, next) = ((*f).lru_prev, (*f).lru_next);
+            match NonNull::new(prev) {
+                Some(p) => (*p.as_ptr()).lru_next = next,
+                None => self.lru_head = next,
+            }
+            match NonNull::new(next) {
+                Some(n) => (*n.as_ptr()).lru_prev = prev,
+                None => self.lru_tail = prev,
+            }
+            (*f).lru_prev = null_mut();
+            (*f).lru_next = null_mut();
+        }
+    }
+}
+
+/// A FIFO of flows that left their table (expired, waiting for export),
+/// linked through their `hash_next` field.
+pub struct FlowList {
+    head: *mut Flow,
+    tail: *mut Flow,
+    len: usize,
+}
+
+// SAFETY: the list owns its flows exclusively; moving it moves them.
+unsafe impl Send for FlowList {}
+
+impl Default for FlowList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FlowList {
+    /// An empty list.
+    pub const fn new() -> Self {
+        FlowList {
+            head: null_mut(),
+            tail: null_mut(),
+            len: 0,
+        }
+    }
+
+    /// Number of flows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends a flow.
+    ///
+    /// # Safety
+    ///
+    /// `flow` must be live and in no table or list.
+    pub unsafe fn push(&mut self, flow: NonNull<Flow>) {
+        let f = flow.as_ptr();
+        // SAFETY: `f` is ours; the tail is live.
+        unsafe {
+            (*f).hash_next = null_mut();
+            match NonNull::new(self.tail) {
+                Some(t) => (*t.as_ptr()).hash_next = f,
+                None => self.head = f,
+            }
+        }
+        self.tail = f;
+        self.len += 1;
+    }
+
+    /// Takes the first flow.
+    pub fn pop(&mut self) -> Option<NonNull<Flow>> {
+        let f = NonNull::new(self.head)?;
+        // SAFETY: listed flows are live.
+        self.head = unsafe { (*f.as_ptr()).hash_next };
+        if self.head.is_null() {
+            self.tail = null_mut();
+        }
+        self.len -= 1;
+        // SAFETY: as above; the flow leaves the list.
+        unsafe { (*f.as_ptr()).hash_next = null_mut() };
+        Some(f)
+    }
+
+    /// Moves every flow of `other` to the end of this list.
+    pub fn append(&mut self, other: &mut FlowList) {
+        let Some(h) = NonNull::new(other.head) else {
+            return;
+        };
+        match NonNull::new(self.tail) {
+            // SAFETY: our tail is live.
+            Some(t) => unsafe { (*t.as_ptr()).hash_next = h.as_ptr() },
+            None => self.head = h.as_ptr(),
+        }
+        self.tail = other.tail;
+        self.len += other.len;
+        *other = FlowList::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::flow::FirstPacket;
+    use crate::meter::flow_hash::{flow_hash, HashSeed};
+    use crate::meter::flow_key::PacketInfo;
+    use proptest::prelude::*;
+    use std::boxed::Box;
+    use std::vec::Vec;
+
+    const SEED: HashSeed = HashSeed([7, 11, 13, 17]);
+
+    /// A table with its storage, freeing everything on drop.
+    struct Harness {
+        table: FlowTable,
+        buckets: Vec<*mut Flow>,
+        out: Vec<NonNull<Flow>>,
+    }
+
+    impl Harness {
+        fn new(n: u32) -> Self {
+            let mut buckets = std::vec![null_mut(); n as usize];
+            // SAFETY: n zeroed slots, kept alive in `buckets`.
+            let table = unsafe { FlowTable::new(buckets.as_mut_ptr(), n) };
+            Harness {
+                table,
+                buckets,
+                out: Vec::new(),
+            }
+        }
+
+        fn key(port: u16) -> FlowKey {
+            FlowKey {
+                ip_version: 4,
+                d_port: port,
+                ..Default::default()
+            }
+        }
+
+        fn insert(&mut self, port: u16, now: u64) {
+            let info = PacketInfo {
+                key: Self::key(port),
+                ..Default::default()
+            };
+            let hash = flow_hash(&info.key, &SEED);
+            let flow = Box::new(Flow::new(&info, hash, now, FirstPacket::default()));
+            // SAFETY: a fresh live record.
+            unsafe { self.table.insert(NonNull::from(Box::leak(flow))) };
+        }
+
+        fn find(&self, port: u16) -> Option<NonNull<Flow>> {
+            let key = Self::key(port);
+            self.table.find(&key, flow_hash(&key, &SEED), &mut 0)
+        }
+
+        fn rehash(&mut self, n: u32) {
+            let mut new = std::vec![null_mut(); n as usize];
+            // SAFETY: fresh zeroed array kept alive in self.buckets.
+            unsafe { self.table.rehash(new.as_mut_ptr(), n) };
+            self.buckets = new;
+        }
+
+        fn lru_ports(&self) -> Vec<u16> {
+            let mut v = Vec::new();
+            let mut cur = self.table.lru_head;
+            while let Some(f) = NonNull::new(cur) {
+                // SAFETY: live flows of the table.
+                let f = unsafe { f.as_ref() };
+                v.push(f.key.d_port);
+                cur = f.lru_next;
+            }
+            v
+        }
+
+        fn bucket_count(&self) -> usize {
+            let mut n = 0;
+            self.table.visit_buckets(0, |_, _| {
+                n += 1;
+                true
+            });
+            n
+        }
+    }
+
+    impl Drop for Harness {
+        fn drop(&mut self) {
+            while let Some(f) = self.table.pop_oldest_if(|_| true) {
+                self.out.push(f);
+            }
+            for f in self.out.drain(..) {
+                // SAFETY: leaked from a Box in `insert`, out of the table.
+                drop(unsafe { Box::from_raw(f.as_ptr()) });
+            }
+        }
+    }
+
+    #[test]
+    fn lookup_insert_touch_and_expire_in_lru_order() {
+        let mut h = Harness::new(4);
+        for p in 1..=5 {
+            h.insert(p, u64::from(p));
+        }
+        assert_eq!(h.table.len(), 5);
+        assert_eq!(h.lru_ports(), [5, 4, 3, 2, 1]);
+        // SAFETY: port 2 is in the table.
+        unsafe { h.table.touch(h.find(2).unwrap()) };
+        assert_eq!(h.lru_ports(), [2, 5, 4, 3, 1]);
+        let oldest = h.table.pop_oldest_if(|f| f.key.d_port == 1).unwrap();
+        h.out.push(oldest);
+        assert!(h.table.pop_oldest_if(|f| f.key.d_port == 1).is_none());
+        assert!(h.find(1).is_none());
+        assert!(h.find(3).is_some());
+    }
+
+    #[test]
+    fn rehash_keeps_every_flow_and_the_order() {
+        let mut h = Harness::new(3);
+        for p in 0..200 {
+            h.insert(p, 0);
+        }
+        let before = h.lru_ports();
+        h.rehash(1024);
+        assert_eq!(h.lru_ports(), before);
+        assert_eq!(h.bucket_count(), 200);
+        assert!((0..200).all(|p| h.find(p).is_some()));
+        h.rehash(1);
+        assert!((0..200).all(|p| h.find(p).is_some()));
+    }
+
+    #[test]
+    fn flow_list_is_fifo() {
+        let mut h = Harness::new(8);
+        for p in 0..4 {
+            h.insert(p, 0);
+        }
+        let mut a = FlowList::new();
+        let mut b = FlowList::new();
+        for (i, p) in [3u16, 1, 0, 2].iter().enumerate() {
+            let f = h.find(*p).unwrap();
+            // SAFETY: in the table; then pushed to exactly one list.
+            unsafe {
+                h.table.remove(f);
+                if i < 2 {
+                    a.push(f)
+                } else {
+                    b.push(f)
+                }
+            }
+        }
+        a.append(&mut b);
+        assert!(b.is_empty());
+        assert_eq!(a.len(), 4);
+        let mut order = Vec::new();
+        while let Some(f) = a.pop() {
+            // SAFETY: live, out of every list now.
+            order.push(unsafe { f.as_ref() }.key.d_port);
+            h.out.push(f);
+        }
+        assert_eq!(order, [3, 1, 0, 2]);
+        assert!(h.table.is_empty());
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u16),
+        Touch(u16),
+        Remove(u16),
+        PopOldest,
+        Rehash(u32),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u16..64).prop_map(Op::Insert),
+            2 => (0u16..64).prop_map(Op::Touch),
+            2 => (0u16..64).prop_map(Op::Remove),
+            1 => Just(Op::PopOldest),
+            1 => (1u32..70).prop_map(Op::Rehash),
+        ]
+    }
+
+    proptest! {
+        /// The table behaves like a map plus a recency queue, whatever the
+        /// sequence of operations.
+        #[test]
+        fn behaves_like_a_map_with_recency(ops in proptest::collection::vec(op(), 1..200), n in 1u32..16) {
+            let mut h = Harness::new(n);
+            let mut model: Vec<u16> = Vec::new(); // most recent first
+            for op in ops {
+                match op {
+                    Op::Insert(p) => {
+                        if !model.contains(&p) {
+                            h.insert(p, 0);
+                            model.insert(0, p);
+                        }
+                    }
+                    Op::Touch(p) => {
+                        if let Some(f) = h.find(p) {
+                            // SAFETY: found in the table.
+                            unsafe { h.table.touch(f) };
+                            model.retain(|&x| x != p);
+                            model.insert(0, p);
+                        }
+                    }
+                    Op::Remove(p) => {
+                        if let Some(f) = h.find(p) {
+                            // SAFETY: found in the table.
+                            unsafe { h.table.remove(f) };
+                            h.out.push(f);
+                            model.retain(|&x| x != p);
+                        }
+                    }
+                    Op::PopOldest => {
+                        let got = h.table.pop_oldest_if(|_| true);
+                        prop_assert_eq!(got.is_some(), model.pop().is_some());
+                        if let Some(f) = got { h.out.push(f); }
+                    }
+                    Op::Rehash(m) => h.rehash(m),
+                }
+                prop_assert_eq!(h.lru_ports(), model.clone());
+                prop_assert_eq!(h.table.len(), model.len());
+                prop_assert_eq!(h.bucket_count(), model.len());
+                for p in 0..64u16 {
+                    prop_assert_eq!(h.find(p).is_some(), model.contains(&p));
+                }
+            }
+        }
+    }
+}
