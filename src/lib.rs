@@ -14,10 +14,12 @@ pub mod meter {
     pub mod account;
     pub mod expiry;
     pub mod flow;
+    pub mod flow_budget;
     pub mod flow_hash;
     pub mod flow_key;
     pub mod flow_table;
     pub mod packet;
+    pub mod rates;
     pub mod stats;
 }
 

@@ -10,6 +10,17 @@
 #include <linux/bottom_half.h>
 #include <linux/preempt.h>
 #include <net/net_namespace.h>
+#include <linux/netfilter/x_tables.h>
+#include <linux/netdevice.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/jiffies.h>
+#include <linux/timekeeping.h>
+#include <linux/spinlock.h>
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+#include <net/route.h>
+#include <net/ip6_fib.h>
 
 #include "helpers.h"
 
@@ -86,4 +97,130 @@ unsigned int nf_num_present_cpus(void)
 struct proc_dir_entry *nf_proc_net_stat(void)
 {
 	return init_net.proc_net_stat;
+}
+
+void *nf_seq_private(struct seq_file *m)
+{
+	return m->private;
+}
+
+void nf_xt_info(const struct xt_action_param *par, struct nf_xt_info *info)
+{
+	const struct net_device *in = xt_in(par), *out = xt_out(par);
+
+	info->in_ifindex = in ? in->ifindex : 0xffff;
+	info->out_ifindex = out ? out->ifindex : 0xffff;
+}
+
+void nf_skb_nexthop(const struct sk_buff *skb, bool ipv6, u8 nexthop[16])
+{
+	memset(nexthop, 0, 16);
+	if (!ipv6) {
+		const struct rtable *rt = skb_rtable(skb);
+
+		if (rt && rt->rt_gw_family == AF_INET)
+			memcpy(nexthop, &rt->rt_gw4, 4);
+	} else {
+#if IS_ENABLED(CONFIG_IPV6)
+		const struct rt6_info *rt = (const struct rt6_info *)skb_dst(skb);
+
+		if (rt)
+			memcpy(nexthop, &rt->rt6i_gateway, 16);
+#endif
+	}
+}
+
+unsigned long nf_jiffies(void)
+{
+	return jiffies;
+}
+
+unsigned int nf_hz(void)
+{
+	return HZ;
+}
+
+u64 nf_ktime_get_real_ms(void)
+{
+	return ktime_to_ms(ktime_get_real());
+}
+
+struct kmem_cache *nf_flow_cache_create(unsigned int size, unsigned int align)
+{
+	return kmem_cache_create("ipt_netflow", size, align, 0, NULL);
+}
+
+void *nf_flow_alloc(struct kmem_cache *cache)
+{
+	return kmem_cache_alloc(cache, GFP_ATOMIC | __GFP_NOWARN);
+}
+
+void **nf_buckets_alloc(unsigned int n)
+{
+	return kvcalloc(n, sizeof(void *), GFP_KERNEL);
+}
+
+void nf_spin_lock_init(spinlock_t *lock)
+{
+	spin_lock_init(lock);
+}
+
+void nf_spin_lock(spinlock_t *lock)
+{
+	spin_lock(lock);
+}
+
+void nf_spin_unlock(spinlock_t *lock)
+{
+	spin_unlock(lock);
+}
+
+void nf_spin_lock_bh(spinlock_t *lock)
+{
+	spin_lock_bh(lock);
+}
+
+void nf_spin_unlock_bh(spinlock_t *lock)
+{
+	spin_unlock_bh(lock);
+}
+
+void nf_mutex_init(struct mutex *lock)
+{
+	mutex_init(lock);
+}
+
+void nf_mutex_lock(struct mutex *lock)
+{
+	mutex_lock(lock);
+}
+
+void nf_mutex_unlock(struct mutex *lock)
+{
+	mutex_unlock(lock);
+}
+
+void nf_init_delayed_work(struct delayed_work *work, void (*fn)(struct work_struct *))
+{
+	INIT_DELAYED_WORK(work, fn);
+}
+
+bool nf_schedule_delayed_work(struct delayed_work *work, unsigned long delay)
+{
+	return schedule_delayed_work(work, delay);
+}
+
+bool nf_schedule_delayed_work_on(int cpu, struct delayed_work *work, unsigned long delay)
+{
+	return schedule_delayed_work_on(cpu, work, delay);
+}
+
+unsigned int nf_num_online_cpus(void)
+{
+	return num_online_cpus();
+}
+
+bool nf_cpu_online(unsigned int cpu)
+{
+	return cpu_online(cpu);
 }

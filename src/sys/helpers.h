@@ -8,6 +8,11 @@
 #define NETFLOW_SYS_HELPERS_H
 
 #include <linux/types.h>
+#include <linux/spinlock_types.h>
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+
+struct seq_file;
 
 struct sk_buff;
 struct proc_dir_entry;
@@ -48,5 +53,45 @@ unsigned int nf_num_present_cpus(void);
 
 /* init_net's /proc/net/stat directory. */
 struct proc_dir_entry *nf_proc_net_stat(void);
+/* The private data of a seq_file opened by proc_create_seq_private(). */
+void *nf_seq_private(struct seq_file *m);
+
+/* What the meter takes from the hook state: interfaces and hook number. */
+struct xt_action_param;
+struct nf_xt_info {
+	u16 in_ifindex;		/* 0xffff when there is no input device */
+	u16 out_ifindex;	/* 0xffff when there is no output device */
+};
+void nf_xt_info(const struct xt_action_param *par, struct nf_xt_info *info);
+/* The next hop the routing decision attached to the skb, if any. */
+void nf_skb_nexthop(const struct sk_buff *skb, bool ipv6, u8 nexthop[16]);
+
+/* Time. */
+unsigned long nf_jiffies(void);
+unsigned int nf_hz(void);
+u64 nf_ktime_get_real_ms(void);
+
+/* The flow record slab cache ("ipt_netflow") and the bucket arrays. */
+struct kmem_cache;
+struct kmem_cache *nf_flow_cache_create(unsigned int size, unsigned int align);
+void *nf_flow_alloc(struct kmem_cache *cache);
+void **nf_buckets_alloc(unsigned int n);
+
+/* Locks. Table locks: spin_lock when bottom halves are already off. */
+void nf_spin_lock_init(spinlock_t *lock);
+void nf_spin_lock(spinlock_t *lock);
+void nf_spin_unlock(spinlock_t *lock);
+void nf_spin_lock_bh(spinlock_t *lock);
+void nf_spin_unlock_bh(spinlock_t *lock);
+void nf_mutex_init(struct mutex *lock);
+void nf_mutex_lock(struct mutex *lock);
+void nf_mutex_unlock(struct mutex *lock);
+
+/* The scanner's delayed work on the system workqueue. */
+void nf_init_delayed_work(struct delayed_work *work, void (*fn)(struct work_struct *));
+bool nf_schedule_delayed_work(struct delayed_work *work, unsigned long delay);
+bool nf_schedule_delayed_work_on(int cpu, struct delayed_work *work, unsigned long delay);
+unsigned int nf_num_online_cpus(void);
+bool nf_cpu_online(unsigned int cpu);
 
 #endif
