@@ -5,8 +5,11 @@
 //! The writers take plain numbers and produce text through [`core::fmt::Write`];
 //! the kernel glue feeds them a seq_file, the tests a `String`.
 
+use crate::meter::flow::Flow;
+use crate::meter::flow_key::FlowKey;
 use crate::meter::stats::StatsSum;
 use core::fmt::{self, Write};
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 /// A value times 100, printed as the original's `FFLOAT(x, 100)`: `"%d.%02d"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +60,234 @@ pub fn write_protocol_line(w: &mut impl Write, protocol: u32, tpl: &TemplateInfo
         )?;
     }
     w.write_char('\n')
+}
+
+/// The timeouts line.
+pub fn write_timeouts_line(
+    w: &mut impl Write,
+    active: i32,
+    inactive: i32,
+    maxflows: i32,
+) -> fmt::Result {
+    // maxflows is printed unsigned, as the original does (-1 shows as 4294967295).
+    writeln!(
+        w,
+        "Timeouts: active {active}s, inactive {inactive}s. Maxflows {}",
+        maxflows as u32
+    )
+}
+
+/// The state of the flow table and of the scanner, for the `Flows:` line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FlowsInfo {
+    /// Flows alive (in tables and waiting for export).
+    pub active: u64,
+    /// The most flows alive at once since load (or the last reset).
+    pub peak: u64,
+    /// Minutes since the peak was reached.
+    pub peak_age_min: u64,
+    /// Memory of flows and buckets, in bytes.
+    pub mem: u64,
+    /// The scanner's current delay and its bounds, in ticks, and HZ.
+    pub worker_delay: u64,
+    /// Ticks per second.
+    pub hz: u32,
+    /// `scan-min`.
+    pub scan_min: u32,
+    /// The longest delay (HZ/10).
+    pub scan_max: u32,
+    /// Milliseconds since the scanner last ran.
+    pub since_scan_ms: u64,
+    /// Microseconds the last scan took.
+    pub scan_us: u64,
+    /// Flows the last scan exported.
+    pub scanned: u64,
+    /// Tables the last scan skipped because they were busy (always 0 here).
+    pub skipped: u64,
+    /// The CPU the last scan ran on.
+    pub scan_cpu: u32,
+}
+
+/// The `Flows:` line.
+pub fn write_flows_line(w: &mut impl Write, f: &FlowsInfo) -> fmt::Result {
+    let age = f.peak_age_min;
+    writeln!(
+        w,
+        "Flows: active {} (peak {} reached {}d{}h{}m ago), mem {}K, worker delay {}/{} [{}..{}] ({} ms, {} us, {}:{} [cpu{}]).",
+        f.active,
+        f.peak,
+        age / (60 * 24),
+        age / 60 % 24,
+        age % 60,
+        f.mem >> 10,
+        f.worker_delay,
+        f.hz,
+        f.scan_min,
+        f.scan_max,
+        f.since_scan_ms,
+        f.scan_us,
+        f.scanned,
+        f.skipped,
+        f.scan_cpu
+    )
+}
+
+/// What the `Hash:` line shows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HashInfo {
+    /// Buckets over all CPUs (`hashsize`).
+    pub size: u64,
+    /// Their memory in bytes.
+    pub mem: u64,
+    /// Metric of the last interval and its 1, 5 and 15 minute averages (×100).
+    pub metric: [u64; 4],
+    /// Packets and bytes in flows not yet exported.
+    pub in_hash: (u64, u64),
+    /// Packets and bytes in the export packet being built.
+    pub in_pdu: (u64, u64),
+}
+
+/// The `Hash:` line.
+pub fn write_hash_line(w: &mut impl Write, h: &HashInfo) -> fmt::Result {
+    let m = h.metric.map(Hundredths);
+    writeln!(
+        w,
+        "Hash: size {} (mem {}K), metric {} [{}, {}, {}]. InHash: {} pkt, {} K, InPDU {}, {}.",
+        h.size,
+        h.mem >> 10,
+        m[0],
+        m[1],
+        m[2],
+        m[3],
+        h.in_hash.0,
+        h.in_hash.1 >> 10,
+        h.in_pdu.0,
+        h.in_pdu.1
+    )
+}
+
+/// The `Rate:` line: current, 1-minute and 5-minute rates.
+pub fn write_rate_line(w: &mut impl Write, bps: [u64; 3], pps: [u64; 3]) -> fmt::Result {
+    writeln!(
+        w,
+        "Rate: {} bits/sec, {} packets/sec; Avg 1 min: {} bps, {} pps; 5 min: {} bps, {} pps",
+        bps[0], pps[0], bps[1], pps[1], bps[2], pps[2]
+    )
+}
+
+/// Export totals for the `Export:` line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExportInfo {
+    /// Exported bytes per second.
+    pub rate: u64,
+    /// Export packets, bytes and flow records sent.
+    pub sent: (u64, u64, u64),
+    /// Export packets that failed.
+    pub errors: u64,
+    /// Packets, bytes and flows lost (exported to no destination).
+    pub lost: (u64, u64, u64),
+}
+
+/// The `Export:` line.
+pub fn write_export_line(w: &mut impl Write, e: &ExportInfo) -> fmt::Result {
+    writeln!(
+        w,
+        "Export: Rate {} bytes/s; Total {} pkts, {} MB, {} flows; Errors {} pkts; Traffic lost {} pkts, {} Kbytes, {} flows.",
+        e.rate,
+        e.sent.0,
+        e.sent.1 >> 20,
+        e.sent.2,
+        e.errors,
+        e.lost.0,
+        e.lost.1 >> 10,
+        e.lost.2
+    )
+}
+
+/// The header line of `ipt_netflow_flows`.
+pub const FLOWS_HEADER: &str = "# hash a dev:i,o proto src:ip,port dst:ip,port nexthop tos,tcpflags,options,tcpoptions packets bytes ts:first,last\n";
+
+/// One flow as the dump shows it, copied out of its table.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowRow {
+    /// Bucket index in its CPU's table.
+    pub bucket: u32,
+    /// Export flags: bit 0 inactive due, bit 1 active due.
+    pub due: u32,
+    /// The key.
+    pub key: FlowKey,
+    /// Output interface.
+    pub o_ifc: u16,
+    /// Next hop.
+    pub nexthop: [u8; 16],
+    /// TCP flags, options and TCP options.
+    pub tcp_flags: u8,
+    /// Options bitmap.
+    pub options: u32,
+    /// TCP options bitmap.
+    pub tcp_options: u32,
+    /// Packets.
+    pub packets: u32,
+    /// Bytes.
+    pub bytes: u32,
+    /// Ticks since the first and the last packet.
+    pub ages: (u64, u64),
+}
+
+impl FlowRow {
+    /// The row of `flow` at time `now`.
+    pub fn new(flow: &Flow, bucket: u32, due: u32, now: u64) -> Self {
+        FlowRow {
+            bucket,
+            due,
+            key: flow.key,
+            o_ifc: flow.first_packet.o_ifc,
+            nexthop: flow.first_packet.nexthop,
+            tcp_flags: flow.tcp_flags,
+            options: flow.options,
+            tcp_options: flow.tcp_options,
+            packets: flow.packets,
+            bytes: flow.bytes,
+            ages: (now.wrapping_sub(flow.first), now.wrapping_sub(flow.last)),
+        }
+    }
+}
+
+struct Addr<'a>(u8, &'a [u8; 16]);
+
+impl fmt::Display for Addr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.1;
+        match self.0 {
+            4 => write!(f, "{}", Ipv4Addr::new(b[0], b[1], b[2], b[3])),
+            _ => write!(f, "{}", Ipv6Addr::from(*b)),
+        }
+    }
+}
+
+/// One line of `ipt_netflow_flows`; `seq` counts from 1.
+pub fn write_flow_line(w: &mut impl Write, seq: u64, r: &FlowRow) -> fmt::Result {
+    let k = &r.key;
+    write!(
+        w,
+        "{} {:04x} {:x} {},{} {} ",
+        seq, r.bucket, r.due, k.i_ifc as i16, r.o_ifc as i16, k.protocol
+    )?;
+    let v = k.ip_version;
+    write!(
+        w,
+        "{},{} {},{} {}",
+        Addr(v, &k.src),
+        k.s_port,
+        Addr(v, &k.dst),
+        k.d_port,
+        Addr(v, &r.nexthop)
+    )?;
+    writeln!(
+        w,
+        " {:x},{:x},{:x},{:x} {} {} {},{}",
+        k.tos, r.tcp_flags, r.options, r.tcp_options, r.packets, r.bytes, r.ages.0, r.ages.1
+    )
 }
 
 /// One row of the per-CPU table: a CPU's (or the total's) counters, its
@@ -297,6 +528,106 @@ mod tests {
         assert_eq!(lines[19], "errTotal     0");
         assert_eq!(lines[20], "cpu0 0 1 15 1234 1.00 0 0 0 0 0 0");
         assert_eq!(lines[21], "sndbufPeak   0");
+    }
+
+    #[test]
+    fn timeouts_flows_hash_rate_and_export_lines() {
+        let mut s = String::new();
+        write_timeouts_line(&mut s, 1800, 15, 2_000_000).unwrap();
+        assert_eq!(
+            s,
+            "Timeouts: active 1800s, inactive 15s. Maxflows 2000000\n"
+        );
+        s.clear();
+        let f = FlowsInfo {
+            active: 3,
+            peak: 10,
+            peak_age_min: 24 * 60 + 61,
+            mem: 4096,
+            worker_delay: 100,
+            hz: 1000,
+            scan_min: 1,
+            scan_max: 100,
+            since_scan_ms: 12,
+            scan_us: 7,
+            scanned: 2,
+            skipped: 0,
+            scan_cpu: 1,
+        };
+        write_flows_line(&mut s, &f).unwrap();
+        assert_eq!(
+            s,
+            "Flows: active 3 (peak 10 reached 1d1h1m ago), mem 4K, worker delay 100/1000 [1..100] (12 ms, 7 us, 2:0 [cpu1]).\n"
+        );
+        s.clear();
+        let h = HashInfo {
+            size: 1024,
+            mem: 8192,
+            metric: [100, 101, 110, 99],
+            in_hash: (5, 2048),
+            in_pdu: (0, 0),
+        };
+        write_hash_line(&mut s, &h).unwrap();
+        assert_eq!(s, "Hash: size 1024 (mem 8K), metric 1.00 [1.01, 1.10, 0.99]. InHash: 5 pkt, 2 K, InPDU 0, 0.\n");
+        s.clear();
+        write_rate_line(&mut s, [8000, 7000, 6000], [10, 9, 8]).unwrap();
+        assert_eq!(s, "Rate: 8000 bits/sec, 10 packets/sec; Avg 1 min: 7000 bps, 9 pps; 5 min: 6000 bps, 8 pps\n");
+        s.clear();
+        write_export_line(
+            &mut s,
+            &ExportInfo {
+                lost: (4, 4096, 2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            s,
+            "Export: Rate 0 bytes/s; Total 0 pkts, 0 MB, 0 flows; Errors 0 pkts; Traffic lost 4 pkts, 4 Kbytes, 2 flows.\n"
+        );
+    }
+
+    #[test]
+    fn flow_lines_for_ipv4_and_ipv6() {
+        let mut key = FlowKey {
+            ip_version: 4,
+            protocol: 6,
+            tos: 0x10,
+            s_port: 12345,
+            d_port: 80,
+            i_ifc: 2,
+            ..Default::default()
+        };
+        key.src[..4].copy_from_slice(&[10, 1, 0, 2]);
+        key.dst[..4].copy_from_slice(&[10, 2, 0, 2]);
+        let mut row = FlowRow {
+            bucket: 0x1f,
+            due: 1,
+            key,
+            o_ifc: 0xffff,
+            nexthop: [0; 16],
+            tcp_flags: 0x1b,
+            options: 0,
+            tcp_options: 0xa000_0000,
+            packets: 7,
+            bytes: 420,
+            ages: (3000, 10),
+        };
+        let mut s = String::new();
+        write_flow_line(&mut s, 1, &row).unwrap();
+        assert_eq!(
+            s,
+            "1 001f 1 2,-1 6 10.1.0.2,12345 10.2.0.2,80 0.0.0.0 10,1b,0,a0000000 7 420 3000,10\n"
+        );
+        row.key.ip_version = 6;
+        row.key.src = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        row.key.dst = [0xfd, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+        s.clear();
+        write_flow_line(&mut s, 2, &row).unwrap();
+        assert!(
+            s.starts_with("2 001f 1 2,-1 6 2001:db8::1,12345 fd02::2,80 :: 10,"),
+            "{s}"
+        );
     }
 
     #[test]
