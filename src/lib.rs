@@ -11,7 +11,6 @@ extern crate std;
 
 /// Where packets come in: header parsing and the per-CPU counters.
 pub mod meter {
-    pub mod account;
     pub mod expiry;
     pub mod flow;
     pub mod flow_budget;

@@ -14,9 +14,16 @@ use kernel::prelude::*;
 
 /// Where packets come in: the target, header parsing, per-CPU accounting.
 pub mod meter {
-    pub mod account;
+    pub mod expiry;
+    pub mod flow;
+    pub mod flow_budget;
+    pub mod flow_hash;
+    pub mod flow_key;
+    pub mod flow_table;
     pub mod meter_kernel;
     pub mod packet;
+    pub mod rates;
+    pub mod scanner_kernel;
     pub mod stats;
     pub mod target_kernel;
 }
@@ -26,6 +33,7 @@ pub mod control {
     pub mod params_kernel;
     pub mod proc_text;
     pub mod procfs_kernel;
+    pub mod sysctl_kernel;
 }
 
 /// Kernel bindings, C helper wrappers and the safe abstractions over them.
@@ -34,9 +42,12 @@ pub mod sys {
     pub mod percpu;
     pub mod seq;
     pub mod skb;
+    pub mod slab;
+    pub mod sync;
 }
 
 use control::procfs_kernel::ProcFiles;
+use control::sysctl_kernel::Sysctls;
 use meter::meter_kernel::MeterHandle;
 use meter::target_kernel::TargetRegistration;
 
@@ -52,6 +63,7 @@ module! {
 /// of setting up: no new packets or readers first, then the state they used.
 struct Netflow {
     _targets: TargetRegistration,
+    _sysctl: Sysctls,
     _proc: ProcFiles,
     _meter: MeterHandle,
 }
@@ -59,16 +71,27 @@ struct Netflow {
 impl kernel::Module for Netflow {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         control::params_kernel::validate()?;
-        let meter = MeterHandle::new()?;
+        let hashsize = match control::params_kernel::hashsize_param() {
+            n if n > 0 => (n as u32).max(meter::meter_kernel::MIN_HASHSIZE),
+            _ => meter::meter_kernel::auto_hashsize(),
+        };
+        let meter = MeterHandle::new(hashsize)?;
+        pr_info!(
+            "hashsize {} ({}K)\n",
+            meter.get().hashsize.load(core::sync::atomic::Ordering::Relaxed),
+            (meter.get().hashsize.load(core::sync::atomic::Ordering::Relaxed) * 8) >> 10
+        );
         let proc = ProcFiles::register()?;
+        let sysctl = Sysctls::register()?;
         let targets = TargetRegistration::register()?;
+        meter.get().scanner.start();
         pr_info!(
             "ipt_NETFLOW protocol version {} ({}) enabled.\n",
             control::params_kernel::protocol(),
             if control::params_kernel::protocol() == 10 { "ipfix" } else { "netflow" }
         );
         pr_info!("ipt_NETFLOW is loaded.\n");
-        Ok(Netflow { _targets: targets, _proc: proc, _meter: meter })
+        Ok(Netflow { _targets: targets, _sysctl: sysctl, _proc: proc, _meter: meter })
     }
 }
 

@@ -9,6 +9,17 @@
 
 /* protocol=5|9|10: the export format (NetFlow v5, v9, IPFIX). */
 extern int nf_param_protocol;
+/* Flow expiry, in seconds: after the last packet, after the first one. */
+extern int nf_param_inactive_timeout;
+extern int nf_param_active_timeout;
+/* Log verbosity (0..3). */
+extern int nf_param_debug;
+/* Hash buckets over all CPUs; 0 sizes them from the machine's memory. */
+extern int nf_param_hashsize;
+/* At most this many flows at once; <= 0 is unlimited. */
+extern int nf_param_maxflows;
+/* The shortest scanner delay, in jiffies. */
+extern unsigned int nf_param_scan_min;
 /* refresh-rate: NetFlow v9/IPFIX templates are re-sent every this many packets. */
 extern unsigned int nf_param_refresh_rate;
 /* timeout-rate: ...and at least every this many minutes. */

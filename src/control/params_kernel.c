@@ -23,3 +23,27 @@ MODULE_PARM_DESC(refresh_rate, "NetFlow v9/IPFIX refresh rate (packets)");
 unsigned int nf_param_timeout_rate = 30;
 module_param_named(timeout_rate, nf_param_timeout_rate, uint, 0644);
 MODULE_PARM_DESC(timeout_rate, "NetFlow v9/IPFIX timeout rate (minutes)");
+
+int nf_param_inactive_timeout = 15;
+module_param_named(inactive_timeout, nf_param_inactive_timeout, int, 0644);
+MODULE_PARM_DESC(inactive_timeout, "inactive flows timeout in seconds");
+
+int nf_param_active_timeout = 1800;
+module_param_named(active_timeout, nf_param_active_timeout, int, 0644);
+MODULE_PARM_DESC(active_timeout, "active flows timeout in seconds");
+
+int nf_param_debug;
+module_param_named(debug, nf_param_debug, int, 0644);
+MODULE_PARM_DESC(debug, "debug verbosity level");
+
+int nf_param_hashsize;
+module_param_named(hashsize, nf_param_hashsize, int, 0444);
+MODULE_PARM_DESC(hashsize, "hash table size");
+
+int nf_param_maxflows = 2000000;
+module_param_named(maxflows, nf_param_maxflows, int, 0644);
+MODULE_PARM_DESC(maxflows, "maximum number of flows");
+
+unsigned int nf_param_scan_min = 1;
+module_param_named(scan_min, nf_param_scan_min, uint, 0644);
+MODULE_PARM_DESC(scan_min, "minimal interval between export scans (jiffies)");

@@ -10,6 +10,44 @@ pub fn protocol() -> i32 {
     unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::nf_param_protocol)) }
 }
 
+macro_rules! param_reader {
+    ($(#[$doc:meta] $name:ident: $ty:ty = $var:ident;)*) => {$(
+        #[$doc]
+        #[inline]
+        pub fn $name() -> $ty {
+            // SAFETY: a module parameter variable; writes (sysfs, sysctl) are
+            // single aligned stores, so a volatile read sees the old or the
+            // new value.
+            unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::$var)) }
+        }
+    )*};
+}
+
+param_reader! {
+    /// `inactive_timeout`, seconds.
+    inactive_timeout: i32 = nf_param_inactive_timeout;
+    /// `active_timeout`, seconds.
+    active_timeout: i32 = nf_param_active_timeout;
+    /// `debug` level.
+    debug: i32 = nf_param_debug;
+    /// `hashsize` given at load (0 = automatic).
+    hashsize_param: i32 = nf_param_hashsize;
+    /// `maxflows` (<= 0: unlimited).
+    maxflows: i32 = nf_param_maxflows;
+    /// `scan-min`, jiffies.
+    scan_min: u32 = nf_param_scan_min;
+}
+
+/// Stores a new value into a parameter variable.
+///
+/// # Safety
+///
+/// `var` must be one of the parameter variables of `params.h`.
+pub unsafe fn store<T: Copy>(var: *mut T, value: T) {
+    // SAFETY: per the contract; an aligned store of a plain value.
+    unsafe { core::ptr::write_volatile(var, value) };
+}
+
 /// `refresh-rate`: packets between NetFlow v9/IPFIX template re-sends.
 pub fn refresh_rate() -> u32 {
     // SAFETY: an `unsigned int` module parameter; writes through sysfs are

@@ -1,14 +1,19 @@
-//! `/proc/net/stat/ipt_netflow` and `/proc/net/stat/ipt_netflow_snmp`.
+//! `/proc/net/stat/ipt_netflow`, `ipt_netflow_snmp` and `ipt_netflow_flows`.
 
-use super::params_kernel;
-use super::proc_text::{self, CpuRow, SnmpTotals, TemplateInfo};
-use crate::meter::meter_kernel::{with_meter, Meter};
+use super::params_kernel as params;
+use super::proc_text::{
+    self, CpuRow, ExportInfo, FlowRow, FlowsInfo, HashInfo, SnmpTotals, TemplateInfo,
+};
+use crate::meter::expiry::dump_flags;
+use crate::meter::meter_kernel::{jiffies, with_meter, Meter};
 use crate::meter::stats::StatsSum;
 use crate::sys::bindings;
-use crate::sys::percpu::present_cpus;
+use crate::sys::percpu::{possible_cpus, present_cpus};
 use crate::sys::seq::SeqWriter;
+use crate::sys::slab::FlowCache;
 use core::ffi::{c_int, c_void, CStr};
 use core::ptr::null_mut;
+use core::sync::atomic::Ordering::Relaxed;
 use kernel::error::{code::ENOMEM, Result};
 
 /// Everyone may read the statistics.
@@ -16,46 +21,133 @@ const MODE: bindings::umode_t = 0o444;
 
 type ShowFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void) -> c_int;
 
-const FILES: [(&CStr, ShowFn); 2] = [(c"ipt_netflow", show_stat), (c"ipt_netflow_snmp", show_snmp)];
-
-fn cpu_row(stats: &StatsSum) -> CpuRow {
-    CpuRow { pps: 0, metric_x100: stats.metric_x100(), stats: *stats }
+/// Per-CPU rows plus their total, from one pass over the counters.
+struct Snapshot {
+    total: CpuRow,
 }
 
-fn rows(meter: &Meter) -> impl ExactSizeIterator<Item = (u32, CpuRow)> + '_ {
-    present_cpus().map(|cpu| (cpu, cpu_row(&meter.stats.get(cpu).snapshot())))
+fn cpu_rows(m: &Meter) -> impl ExactSizeIterator<Item = (u32, CpuRow)> + '_ {
+    present_cpus().map(move |cpu| {
+        let stats = m.cpus.get(cpu).stats.snapshot();
+        let (pps, metric) = m.scanner.state.lock(|st| {
+            st.cpu_rates
+                .get(cpu as usize)
+                .map(|r| (r.pps, r.metric_avg[0].get()))
+                .unwrap_or((0, 0))
+        });
+        (cpu, CpuRow { pps, metric_x100: metric, stats })
+    })
 }
 
-fn total(meter: &Meter) -> StatsSum {
+fn snapshot(m: &Meter) -> Snapshot {
     let mut sum = StatsSum::default();
-    for (_, row) in rows(meter) {
-        sum.accumulate(&row.stats);
+    for cpu in possible_cpus() {
+        sum.accumulate(&m.cpus.get(cpu).stats.snapshot());
     }
-    sum
+    let pps = m.scanner.state.lock(|st| st.total_rates.pps);
+    Snapshot { total: CpuRow { pps, metric_x100: sum.metric_x100(), stats: sum } }
 }
 
 fn version() -> (&'static str, &'static str) {
     // SAFETY: both helpers return static NUL-terminated strings.
-    let (v, s) = unsafe { (CStr::from_ptr(bindings::nf_version()), CStr::from_ptr(bindings::nf_srcversion())) };
+    let (v, s) = unsafe {
+        (CStr::from_ptr(bindings::nf_version()), CStr::from_ptr(bindings::nf_srcversion()))
+    };
     (v.to_str().unwrap_or("?"), s.to_str().unwrap_or("?"))
 }
 
-fn write_stat(w: &mut SeqWriter, meter: &Meter) -> core::fmt::Result {
+fn memory(m: &Meter, flows: u64) -> (u64, u64) {
+    let hash = m.hashsize.load(Relaxed) * core::mem::size_of::<usize>() as u64;
+    (flows * FlowCache::object_size() as u64 + hash, hash)
+}
+
+fn write_stat(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
     let (version, srcversion) = version();
     proc_text::write_version_line(w, version, srcversion, &[])?;
     let templates = TemplateInfo {
-        refresh_rate: params_kernel::refresh_rate(),
-        timeout_rate: params_kernel::timeout_rate(),
+        refresh_rate: params::refresh_rate(),
+        timeout_rate: params::timeout_rate(),
         ..Default::default()
     };
-    proc_text::write_protocol_line(w, params_kernel::protocol() as u32, &templates)?;
-    proc_text::write_cpu_table(w, &cpu_row(&total(meter)), rows(meter))
+    proc_text::write_protocol_line(w, params::protocol() as u32, &templates)?;
+    proc_text::write_timeouts_line(w, params::active_timeout(), params::inactive_timeout(), params::maxflows())?;
+
+    let snap = snapshot(m);
+    let flows = m.nr_flows();
+    let (mem, hash_mem) = memory(m, flows);
+    let now = jiffies();
+    let hz = u64::from(m.hz);
+    let e = &m.export;
+    let (info, rates) = m.scanner.state.lock(|st| {
+        let scan_max = (m.hz / 10).max(1);
+        let info = FlowsInfo {
+            active: flows,
+            peak: st.peak.0.max(flows),
+            peak_age_min: now.wrapping_sub(st.peak.1) / hz / 60,
+            mem,
+            worker_delay: st.delay,
+            hz: m.hz,
+            scan_min: params::scan_min().clamp(1, scan_max),
+            scan_max,
+            since_scan_ms: now.wrapping_sub(st.last_start) * 1000 / hz,
+            scan_us: st.last_us,
+            scanned: st.last_count,
+            skipped: 0,
+            scan_cpu: st.last_cpu,
+        };
+        (info, st.total_rates)
+    });
+    proc_text::write_flows_line(w, &info)?;
+    let s = &snap.total.stats;
+    let hash = HashInfo {
+        size: m.hashsize.load(Relaxed),
+        mem: hash_mem,
+        metric: [
+            rates.metric,
+            rates.metric_avg[0].get(),
+            rates.metric_avg[1].get(),
+            rates.metric_avg[2].get(),
+        ],
+        in_hash: (
+            s.pkt_total.saturating_sub(e.pkt_out.load(Relaxed)),
+            s.traf_total.saturating_sub(e.traf_out.load(Relaxed)),
+        ),
+        in_pdu: (0, 0),
+    };
+    proc_text::write_hash_line(w, &hash)?;
+    proc_text::write_rate_line(
+        w,
+        [rates.bps, rates.bps_1m.get(), rates.bps_5m.get()],
+        [rates.pps, rates.pps_1m.get(), rates.pps_5m.get()],
+    )?;
+    proc_text::write_cpu_table(w, &snap.total, cpu_rows(m))?;
+    let export = ExportInfo {
+        lost: (e.lost_pkts.load(Relaxed), e.lost_bytes.load(Relaxed), e.lost_flows.load(Relaxed)),
+        ..Default::default()
+    };
+    proc_text::write_export_line(w, &export)
 }
 
-fn write_snmp(w: &mut SeqWriter, meter: &Meter) -> core::fmt::Result {
-    let stats = total(meter);
-    let totals = SnmpTotals { stats, ..Default::default() };
-    proc_text::write_snmp(w, &totals, rows(meter), 0)
+fn write_snmp(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
+    let snap = snapshot(m);
+    let s = snap.total.stats;
+    let flows = m.nr_flows();
+    let e = &m.export;
+    let rates = m.scanner.state.lock(|st| st.total_rates);
+    let totals = SnmpTotals {
+        in_bit_rate: rates.bps,
+        in_packet_rate: rates.pps,
+        stats: s,
+        hash_memory: memory(m, flows).0,
+        hash_flows: flows,
+        hash_packets: s.pkt_total.saturating_sub(e.pkt_out.load(Relaxed)),
+        hash_bytes: s.traf_total.saturating_sub(e.traf_out.load(Relaxed)),
+        lost_flows: e.lost_flows.load(Relaxed),
+        lost_packets: e.lost_pkts.load(Relaxed),
+        lost_bytes: e.lost_bytes.load(Relaxed),
+        ..Default::default()
+    };
+    proc_text::write_snmp(w, &totals, cpu_rows(m), 0)
 }
 
 /// `show` of `ipt_netflow`.
@@ -83,40 +175,210 @@ unsafe extern "C" fn show_snmp(m: *mut bindings::seq_file, _v: *mut c_void) -> c
     0
 }
 
+// --- The flow dump ----------------------------------------------------------
+
+/// Rows copied out of a table per lock hold.
+const DUMP_CHUNK: usize = 32;
+/// Room for a chunk plus the rest of the last bucket visited.
+const DUMP_ROWS: usize = 64;
+
+/// The dump's iterator, in the seq_file's private data (zeroed at open).
+/// Flows are copied a few buckets at a time under the owning CPU's lock and
+/// printed without it, so readers never hold up the packet path for long
+/// and every line is a consistent copy of one flow.
+#[repr(C)]
+struct DumpIter {
+    cpu: u32,
+    bucket: u32,
+    pos: i64,
+    n: usize,
+    i: usize,
+    finished: bool,
+    rows: [FlowRow; DUMP_ROWS],
+}
+
+/// The header "record": a distinct non-null pointer that is not a row.
+const HEADER: *mut c_void = 1 as *mut c_void;
+
+impl DumpIter {
+    fn reset(&mut self) {
+        self.cpu = 0;
+        self.bucket = 0;
+        self.pos = 0;
+        self.n = 0;
+        self.i = 0;
+        self.finished = false;
+    }
+
+    /// The current row, refilling from the tables when the copy is used up.
+    fn current(&mut self) -> *mut c_void {
+        if self.i < self.n {
+            return core::ptr::from_mut(&mut self.rows[self.i]).cast();
+        }
+        self.n = 0;
+        self.i = 0;
+        while !self.finished && self.n == 0 {
+            self.refill();
+        }
+        if self.n == 0 {
+            return null_mut();
+        }
+        core::ptr::from_mut(&mut self.rows[0]).cast()
+    }
+
+    fn refill(&mut self) {
+        let done = with_meter(|m| {
+            // SAFETY: reads nr_cpu_ids.
+            let ids = unsafe { bindings::nf_nr_cpu_ids() };
+            while self.cpu < ids {
+                // SAFETY: cpu < nr_cpu_ids.
+                if unsafe { bindings::nf_cpu_possible(self.cpu) } {
+                    break;
+                }
+                self.cpu += 1;
+            }
+            if self.cpu >= ids {
+                return true;
+            }
+            let now = jiffies();
+            let t = m.timeouts();
+            let rows = &mut self.rows;
+            let n = &mut self.n;
+            let (next, nbuckets) = m.cpus.get(self.cpu).flows.lock_bh(|f| {
+                let next = f.table.visit_buckets(self.bucket, |b, flow| {
+                    if *n < DUMP_ROWS {
+                        rows[*n] = FlowRow::new(flow, b, dump_flags(flow, now, &t), now);
+                        *n += 1;
+                    }
+                    *n < DUMP_CHUNK
+                });
+                (next, f.table.nbuckets())
+            });
+            if next >= nbuckets {
+                self.cpu += 1;
+                self.bucket = 0;
+            } else {
+                self.bucket = next;
+            }
+            false
+        });
+        if done.unwrap_or(true) {
+            self.finished = true;
+        }
+    }
+}
+
+/// # Safety
+///
+/// Called by the seq_file core; the private data is a zeroed `DumpIter`.
+unsafe extern "C" fn dump_start(m: *mut bindings::seq_file, pos: *mut bindings::loff_t) -> *mut c_void {
+    // SAFETY: proc_create_seq_private gave every open file a DumpIter.
+    let it = unsafe { &mut *bindings::nf_seq_private(m).cast::<DumpIter>() };
+    // SAFETY: `pos` is the core's position.
+    let pos = unsafe { *pos };
+    if pos == 0 {
+        it.reset();
+        return HEADER;
+    }
+    if pos != it.pos {
+        // Seeking is not supported: a jump ends the dump.
+        return null_mut();
+    }
+    it.current()
+}
+
+/// # Safety
+///
+/// As for [`dump_start`].
+unsafe extern "C" fn dump_next(m: *mut bindings::seq_file, v: *mut c_void, pos: *mut bindings::loff_t) -> *mut c_void {
+    // SAFETY: as in dump_start.
+    let it = unsafe { &mut *bindings::nf_seq_private(m).cast::<DumpIter>() };
+    // SAFETY: the core's position.
+    unsafe { *pos += 1 };
+    it.pos += 1;
+    if v != HEADER {
+        it.i += 1;
+    }
+    it.current()
+}
+
+/// # Safety
+///
+/// As for [`dump_start`].
+unsafe extern "C" fn dump_stop(_m: *mut bindings::seq_file, _v: *mut c_void) {}
+
+/// # Safety
+///
+/// As for [`dump_start`]; `v` is what start/next returned.
+unsafe extern "C" fn dump_show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
+    // SAFETY: the live seq_file of this call.
+    let mut w = unsafe { SeqWriter::new(m) };
+    if v == HEADER {
+        let _ = core::fmt::Write::write_str(&mut w, proc_text::FLOWS_HEADER);
+        return 0;
+    }
+    // SAFETY: as in dump_start.
+    let it = unsafe { &*bindings::nf_seq_private(m).cast::<DumpIter>() };
+    // SAFETY: `v` points at a row of the iterator.
+    let row = unsafe { &*v.cast::<FlowRow>() };
+    let _ = proc_text::write_flow_line(&mut w, it.pos as u64, row);
+    0
+}
+
+static DUMP_OPS: bindings::seq_operations = bindings::seq_operations {
+    start: Some(dump_start),
+    stop: Some(dump_stop),
+    next: Some(dump_next),
+    show: Some(dump_show),
+};
+
 /// The registered /proc files; removed when dropped.
 pub struct ProcFiles {
     created: usize,
 }
 
+const NAMES: [&CStr; 3] = [c"ipt_netflow", c"ipt_netflow_snmp", c"ipt_netflow_flows"];
+
 impl ProcFiles {
     /// Creates the files under `/proc/net/stat` of the initial namespace.
     pub fn register() -> Result<Self> {
         let mut files = Self { created: 0 };
-        for (name, show) in FILES {
+        let singles: [(&CStr, ShowFn); 2] = [(NAMES[0], show_stat), (NAMES[1], show_snmp)];
+        for (name, show) in singles {
             // SAFETY: `name` is static; the parent is init_net's stat dir,
             // which lives as long as the kernel; `show` stays valid until
             // `drop` removes the entry (remove_proc_entry waits for readers).
             let pde = unsafe {
-                bindings::proc_create_single_data(
-                    name.as_ptr(),
-                    MODE,
-                    bindings::nf_proc_net_stat(),
-                    Some(show),
-                    null_mut(),
-                )
+                bindings::proc_create_single_data(name.as_ptr(), MODE, bindings::nf_proc_net_stat(), Some(show), null_mut())
             };
             if pde.is_null() {
                 return Err(ENOMEM); // `files` drops and removes what exists
             }
             files.created += 1;
         }
+        // SAFETY: as above; the ops table is static and the private data is
+        // a zeroed DumpIter per open file.
+        let pde = unsafe {
+            bindings::proc_create_seq_private(
+                NAMES[2].as_ptr(),
+                MODE,
+                bindings::nf_proc_net_stat(),
+                &DUMP_OPS,
+                core::mem::size_of::<DumpIter>() as u32,
+                null_mut(),
+            )
+        };
+        if pde.is_null() {
+            return Err(ENOMEM);
+        }
+        files.created += 1;
         Ok(files)
     }
 }
 
 impl Drop for ProcFiles {
     fn drop(&mut self) {
-        for (name, _) in FILES.iter().take(self.created) {
+        for name in NAMES.iter().take(self.created) {
             // SAFETY: created in `register`; removal waits for open readers.
             unsafe { bindings::remove_proc_entry(name.as_ptr(), bindings::nf_proc_net_stat()) };
         }

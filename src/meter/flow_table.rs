@@ -226,7 +226,11 @@ impl FlowTable {
         b
     }
 
-    /// # Safety: `f` must be live and not on the LRU list.
+    /// Puts `f` at the head of the LRU list.
+    ///
+    /// # Safety
+    ///
+    /// `f` must be live and not on the LRU list.
     unsafe fn lru_push_head(&mut self, f: *mut Flow) {
         // SAFETY: `f` and the current head are live.
         unsafe {
@@ -240,7 +244,11 @@ impl FlowTable {
         self.lru_head = f;
     }
 
-    /// # Safety: `f` must be on the LRU list.
+    /// Takes `f` off the LRU list.
+    ///
+    /// # Safety
+    ///
+    /// `f` must be on the LRU list.
     unsafe fn lru_unlink(&mut self, f: *mut Flow) {
         // SAFETY: `f` and its neighbours are live.
         unsafe {

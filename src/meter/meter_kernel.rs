@@ -1,41 +1,443 @@
-//! The metering state the packet path reads, and the per-packet entry point.
+//! The metering state and the packet path: per-CPU flow tables, each behind
+//! its own lock that only its CPU takes on the packet path.
+//!
+//! Concurrency: a CPU's packet path touches only that CPU's `CpuMeter`, with
+//! bottom halves disabled (so it is never re-entered on the CPU) and the
+//! table lock held (uncontended, the line stays in that CPU's cache). The
+//! scanner, the flow dump and resizing take other CPUs' table locks now and
+//! then, from process context. Counters in `CpuStats` have one writer, the
+//! owning CPU.
 
-use super::account::account_packet;
+use super::expiry::{active_due, scan_due, Timeouts};
+use super::flow::{EndReason, FirstPacket, Flow, Ticks};
+use super::flow_budget::{Credit, FlowBudget};
+use super::flow_hash::{flow_hash, HashSeed};
+use super::flow_key::{parse, PacketInfo};
+use super::flow_table::{FlowList, FlowTable};
 use super::packet::L3Family;
+use super::scanner_kernel::Scanner;
 use super::stats::CpuStats;
+use crate::control::params_kernel as params;
 use crate::sys::bindings;
-use crate::sys::percpu::PerCpu;
+use crate::sys::percpu::{nr_online_cpus, nr_possible_cpus, possible_cpus, PerCpu};
 use crate::sys::skb::SkbView;
-use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, Ordering};
-use kernel::error::Result;
+use crate::sys::slab::{Buckets, FlowCache};
+use crate::sys::sync::{BhOff, SpinLocked};
+use core::ptr::{null_mut, NonNull};
+use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering};
+use kernel::error::{code::ENOMEM, Result};
 use kernel::prelude::*;
+
+/// The smallest `hashsize` accepted (as the original).
+pub const MIN_HASHSIZE: u32 = 256;
+
+/// Flows taken out of one table per lock hold, so a long scan never keeps
+/// a CPU's packet path waiting for long.
+const SCAN_BATCH: usize = 256;
+
+/// One CPU's flows.
+pub struct CpuFlows {
+    /// The hash table and recency list.
+    pub table: FlowTable,
+    /// Its bucket array (owned; the table points into it).
+    buckets: Option<Buckets>,
+    /// Flows the packet path expired (active timeout), waiting for the scanner.
+    pub expired: FlowList,
+}
+
+/// Everything one CPU meters into.
+#[repr(C)]
+pub struct CpuMeter {
+    /// Counters (written by this CPU only).
+    pub stats: CpuStats,
+    /// Unspent maxflows credit, written by this CPU under the table lock,
+    /// read by anyone for the flow count.
+    credit: AtomicI64,
+    /// The table, behind this CPU's lock.
+    pub flows: SpinLocked<CpuFlows>,
+}
+
+/// Totals of flows leaving the tables, kept by the scanner.
+#[derive(Default)]
+pub struct ExportTotals {
+    /// Packets and bytes in flows that left the tables.
+    pub pkt_out: AtomicU64,
+    /// Bytes in flows that left the tables.
+    pub traf_out: AtomicU64,
+    /// Flow records, packets and bytes that reached no collector.
+    pub lost_flows: AtomicU64,
+    /// Packets in lost flows.
+    pub lost_pkts: AtomicU64,
+    /// Bytes in lost flows.
+    pub lost_bytes: AtomicU64,
+}
 
 /// Everything the packet path needs.
 pub struct Meter {
-    /// Per-CPU counters.
-    pub stats: PerCpu<CpuStats>,
+    /// Per-CPU tables and counters.
+    pub cpus: PerCpu<CpuMeter>,
+    /// Flow records.
+    pub cache: FlowCache,
+    /// The seed of the key hash.
+    seed: HashSeed,
+    /// maxflows accounting.
+    pub budget: FlowBudget,
+    /// Buckets over all CPUs (what `hashsize` shows).
+    pub hashsize: AtomicU64,
+    /// Totals of exported (or lost) flows.
+    pub export: ExportTotals,
+    /// Ticks per second.
+    pub hz: u32,
+    /// The scanner that expires and exports flows.
+    pub scanner: Scanner,
 }
 
 /// The live [`Meter`], published for the packet path and /proc readers.
-/// Non-null from before the targets and /proc files are registered until
-/// after they are unregistered.
+/// Non-null from before the targets, /proc files and sysctls are registered
+/// until after they are unregistered.
 static METER: AtomicPtr<Meter> = AtomicPtr::new(null_mut());
 
-/// Owns the published [`Meter`]; dropping it unpublishes and frees it.
-pub struct MeterHandle {
-    /// Kept only to own the allocation METER points to.
-    _meter: KBox<Meter>,
+/// The current time in ticks.
+#[inline]
+pub fn jiffies() -> Ticks {
+    // SAFETY: reads the jiffies counter.
+    Ticks::from(unsafe { bindings::nf_jiffies() })
+}
+
+/// The hash size the original picks when `hashsize=0`: 1/1024 of RAM in
+/// bucket heads, at most 5 MiB worth, at least 256.
+pub fn auto_hashsize() -> u32 {
+    // SAFETY: reads the RAM size.
+    let ram = unsafe { bindings::nf_totalram_bytes() };
+    let bytes = (ram / 1024).min(5 << 20);
+    ((bytes / core::mem::size_of::<*mut Flow>() as u64) as u32).max(MIN_HASHSIZE)
+}
+
+/// Buckets of each CPU's table for `total` buckets over all CPUs.
+fn per_cpu_buckets(total: u32) -> u32 {
+    total.div_ceil(nr_possible_cpus().max(1)).max(16)
 }
 
 impl MeterHandle {
-    /// Allocates the meter and publishes it.
-    pub fn new() -> Result<Self> {
-        // SAFETY: `CpuStats` is a block of atomic counters, valid when zeroed.
-        let stats = unsafe { PerCpu::<CpuStats>::new_zeroed()? };
-        let mut meter = KBox::new(Meter { stats }, GFP_KERNEL)?;
-        METER.store(&mut *meter, Ordering::Release);
-        Ok(Self { _meter: meter })
+    /// Allocates the tables (`hashsize` buckets over all CPUs) and publishes
+    /// the meter.
+    pub fn new(hashsize: u32) -> Result<MeterHandle> {
+        // SAFETY: CpuMeter is valid zeroed (counters, null links, a lock
+        // that `init` below initialises before use).
+        let cpus = unsafe { PerCpu::<CpuMeter>::new_zeroed()? };
+        let mut seed = [0u64; 4];
+        // SAFETY: fills the buffer with random bytes.
+        unsafe { bindings::get_random_bytes(seed.as_mut_ptr().cast(), core::mem::size_of_val(&seed)) };
+        // SAFETY: reads HZ.
+        let hz = unsafe { bindings::nf_hz() };
+        let meter = KBox::new(
+            Meter {
+                cpus,
+                cache: FlowCache::new()?,
+                seed: HashSeed(seed),
+                budget: FlowBudget::default(),
+                hashsize: AtomicU64::new(0),
+                export: ExportTotals::default(),
+                hz,
+                scanner: Scanner::new(hz)?,
+            },
+            GFP_KERNEL,
+        )?;
+        let n = per_cpu_buckets(hashsize);
+        let handle = MeterHandle { meter: Some(meter) };
+        let m = handle.meter.as_deref().ok_or(ENOMEM)?;
+        // SAFETY: the meter is boxed and stays put; nothing uses the
+        // scanner before this.
+        unsafe { m.scanner.init() };
+        for cpu in possible_cpus() {
+            // SAFETY: per-CPU memory does not move; each lock is initialised
+            // once here, before anything else can see it (and before an early
+            // failure below makes the handle's drop take them).
+            unsafe { m.cpus.get(cpu).flows.init() };
+        }
+        for cpu in possible_cpus() {
+            let c = m.cpus.get(cpu);
+            let buckets = Buckets::new(n)?;
+            // SAFETY: nobody else uses the table yet.
+            let f = unsafe { c.flows.get_unlocked() };
+            // SAFETY: a fresh zeroed array, owned next to the table.
+            f.table = unsafe { FlowTable::new(buckets.as_ptr(), n) };
+            f.buckets = Some(buckets);
+            f.expired = FlowList::new();
+        }
+        m.hashsize.store(u64::from(n) * u64::from(nr_possible_cpus()), Ordering::Relaxed);
+        METER.store(core::ptr::from_ref(m).cast_mut(), Ordering::Release);
+        Ok(handle)
+    }
+}
+
+impl Meter {
+    /// The timeouts in force.
+    #[inline]
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts::from_secs(params::inactive_timeout(), params::active_timeout(), self.hz)
+    }
+
+    /// Meters one packet on this CPU.
+    #[inline]
+    fn meter_packet(
+        &self,
+        cpu: &CpuMeter,
+        bh: &BhOff,
+        view: &SkbView,
+        skb: *const bindings::sk_buff,
+        family: L3Family,
+        xt: &bindings::nf_xt_info,
+    ) {
+        let s = &cpu.stats;
+        let Ok(info) = parse(view, family, xt.in_ifindex) else {
+            s.truncated.inc();
+            s.pkt_drop.inc();
+            s.traf_drop.add(u64::from(view.skb_len()));
+            return;
+        };
+        if info.fragment {
+            s.frags.inc();
+        }
+        let hash = flow_hash(&info.key, &self.seed);
+        let now = jiffies();
+        let mut searched = 0u32;
+        let outcome = cpu.flows.lock_bh_off(bh, |f| {
+            if let Some(flow) = f.table.find(&info.key, hash, &mut searched) {
+                // SAFETY: a live flow of this table, under its lock.
+                let fl = unsafe { &mut *flow.as_ptr() };
+                fl.account(&info, now);
+                if active_due(fl, now, &self.timeouts()) {
+                    fl.end_reason = EndReason::Active;
+                    // SAFETY: in this table; it moves to the expired list.
+                    unsafe {
+                        f.table.remove(flow);
+                        f.expired.push(flow);
+                    }
+                } else {
+                    // SAFETY: in this table.
+                    unsafe { f.table.touch(flow) };
+                }
+                return Outcome::Found;
+            }
+            self.new_flow(cpu, f, &info, hash, now, skb, family, xt)
+        });
+        s.searched.add(u64::from(searched));
+        let len = u64::from(info.ip_len);
+        match outcome {
+            Outcome::Found => s.found.inc(),
+            Outcome::New => s.notfound.inc(),
+            Outcome::Full | Outcome::NoMemory => {
+                s.notfound.inc();
+                if matches!(outcome, Outcome::Full) {
+                    s.maxflows_err.inc();
+                } else {
+                    s.alloc_err.inc();
+                }
+                s.pkt_drop.inc();
+                s.traf_drop.add(len);
+                return;
+            }
+        }
+        s.pkt_total.inc();
+        s.traf_total.add(len);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new_flow(
+        &self,
+        cpu: &CpuMeter,
+        f: &mut CpuFlows,
+        info: &PacketInfo,
+        hash: u32,
+        now: Ticks,
+        skb: *const bindings::sk_buff,
+        family: L3Family,
+        xt: &bindings::nf_xt_info,
+    ) -> Outcome {
+        let mut credit = Credit(cpu.credit.load(Ordering::Relaxed));
+        let limit = i64::from(params::maxflows());
+        if !self.budget.take(&mut credit, limit, i64::from(nr_possible_cpus())) {
+            return Outcome::Full;
+        }
+        let mut first = FirstPacket { o_ifc: xt.out_ifindex, flow_label: info.flow_label, ..Default::default() };
+        // SAFETY: the skb is the one being metered; the helper only reads
+        // its routing decision.
+        unsafe { bindings::nf_skb_nexthop(skb, family == L3Family::Ipv6, first.nexthop.as_mut_ptr()) };
+        let mut flow = Flow::new(info, hash, now, first);
+        flow.account(info, now);
+        let outcome = match self.cache.alloc(flow) {
+            Some(p) => {
+                // SAFETY: a fresh record, in no table yet.
+                unsafe { f.table.insert(p) };
+                Outcome::New
+            }
+            None => {
+                credit.0 += 1; // the slot is still free
+                Outcome::NoMemory
+            }
+        };
+        cpu.credit.store(credit.0, Ordering::Relaxed);
+        outcome
+    }
+
+    /// Takes the flows that are due (all of them when `force`) out of every
+    /// table, with the reason they leave for.
+    pub fn collect_expired(&self, force: bool) -> FlowList {
+        let now = jiffies();
+        let t = if force { Timeouts { inactive: 0, active: 0 } } else { self.timeouts() };
+        let mut out = FlowList::new();
+        for cpu in possible_cpus() {
+            let c = self.cpus.get(cpu);
+            loop {
+                let taken = c.flows.lock_bh(|f| {
+                    out.append(&mut f.expired);
+                    let mut n = 0;
+                    while n < SCAN_BATCH {
+                        let popped = f.table.pop_oldest_if(|fl| match scan_due(fl, now, &t) {
+                            Some(r) => {
+                                fl.end_reason = r;
+                                true
+                            }
+                            None => false,
+                        });
+                        let Some(fl) = popped else { break };
+                        // SAFETY: just taken out of the table.
+                        unsafe { out.push(fl) };
+                        n += 1;
+                    }
+                    n
+                });
+                if taken < SCAN_BATCH {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Merges records of the same flow metered on several CPUs: records in
+    /// `list` with the same key become one, and an idle record whose flow is
+    /// still alive on another CPU is added into that live record instead of
+    /// leaving. Returns the records that leave, each flow once.
+    pub fn merge_across_cpus(&self, mut list: FlowList) -> FlowList {
+        if nr_online_cpus() < 2 && nr_possible_cpus() < 2 {
+            return list;
+        }
+        let mut out = FlowList::new();
+        while let Some(rec) = list.pop() {
+            // SAFETY: records in the list are live and ours.
+            let r = unsafe { &mut *rec.as_ptr() };
+            // Same key further down the batch: fold it in.
+            let mut rest = FlowList::new();
+            while let Some(other) = list.pop() {
+                // SAFETY: as above.
+                let o = unsafe { other.as_ref() };
+                if o.hash == r.hash && o.key == r.key {
+                    r.absorb(o);
+                    if o.end_reason == EndReason::Active {
+                        r.end_reason = EndReason::Active;
+                    }
+                    self.free_flow(other);
+                } else {
+                    // SAFETY: moving between our own lists.
+                    unsafe { rest.push(other) };
+                }
+            }
+            list = rest;
+            let idle = matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow);
+            if idle && self.absorb_into_live(r) {
+                self.free_flow(rec);
+            } else {
+                // SAFETY: ours, in no list now.
+                unsafe { out.push(rec) };
+            }
+        }
+        out
+    }
+
+    /// Adds `rec` into a live record of the same flow on any CPU; true if
+    /// one took it.
+    fn absorb_into_live(&self, rec: &Flow) -> bool {
+        for cpu in possible_cpus() {
+            let taken = self.cpus.get(cpu).flows.lock_bh(|f| {
+                let mut searched = 0;
+                match f.table.find(&rec.key, rec.hash, &mut searched) {
+                    Some(live) => {
+                        // SAFETY: a live flow of that table, under its lock.
+                        unsafe { (*live.as_ptr()).absorb(rec) };
+                        true
+                    }
+                    None => false,
+                }
+            });
+            if taken {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Frees a record that left its table and gives back its maxflows slot.
+    pub fn free_flow(&self, flow: NonNull<Flow>) {
+        // SAFETY: records reaching here came from our cache and are in no
+        // table or list any more.
+        unsafe { self.cache.free(flow) };
+        self.budget.give_back(1);
+    }
+
+    /// Flows alive: in tables and waiting for export.
+    pub fn nr_flows(&self) -> u64 {
+        let credit: i64 = possible_cpus().map(|c| self.cpus.get(c).credit.load(Ordering::Relaxed)).sum();
+        (self.budget.taken() - credit).max(0) as u64
+    }
+
+    /// Resizes every CPU's table for `total` buckets over all CPUs. All new
+    /// arrays are allocated first, so a failure changes nothing.
+    pub fn resize(&self, total: u32) -> Result {
+        let n = per_cpu_buckets(total);
+        let mut fresh = KVec::new();
+        for _ in possible_cpus() {
+            fresh.push(Buckets::new(n)?, GFP_KERNEL)?;
+        }
+        for (cpu, new) in possible_cpus().zip(fresh) {
+            let old = self.cpus.get(cpu).flows.lock_bh(|f| {
+                // SAFETY: a fresh zeroed array that stays owned next to the table.
+                unsafe { f.table.rehash(new.as_ptr(), new.len()) };
+                f.buckets.replace(new)
+            });
+            drop(old); // kvfree outside the lock
+        }
+        self.hashsize.store(u64::from(n) * u64::from(nr_possible_cpus()), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Zeroes every CPU's counters (`flush=2`).
+    pub fn reset_stats(&self) {
+        for cpu in possible_cpus() {
+            self.cpus.get(cpu).stats.reset();
+        }
+    }
+}
+
+enum Outcome {
+    Found,
+    New,
+    Full,
+    NoMemory,
+}
+
+/// Owns the published [`Meter`]; dropping it unpublishes it, frees every
+/// flow left and the tables.
+pub struct MeterHandle {
+    meter: Option<KBox<Meter>>,
+}
+
+impl MeterHandle {
+    /// The meter.
+    pub fn get(&self) -> &Meter {
+        // Always Some until drop.
+        self.meter.as_deref().expect("meter")
     }
 }
 
@@ -44,6 +446,19 @@ impl Drop for MeterHandle {
         // The owner drops this only after unregistering everything that
         // reads METER, so no reader can still hold the old pointer.
         METER.store(null_mut(), Ordering::Release);
+        let Some(m) = self.meter.take() else { return };
+        m.scanner.stop();
+        let mut left = m.collect_expired(true);
+        while let Some(f) = left.pop() {
+            m.free_flow(f);
+        }
+        for cpu in possible_cpus() {
+            let c = m.cpus.get(cpu);
+            // SAFETY: nothing else runs any more.
+            let f = unsafe { c.flows.get_unlocked() };
+            f.buckets = None;
+        }
+        drop(m);
     }
 }
 
@@ -63,14 +478,19 @@ pub fn with_meter<R>(f: impl FnOnce(&Meter) -> R) -> Option<R> {
 ///
 /// # Safety
 ///
-/// `skb` must be the valid socket buffer a netfilter hook is processing.
+/// `skb` and `par` must be what a netfilter hook passed to the target.
 #[inline]
-pub unsafe fn meter_skb(skb: *const bindings::sk_buff, family: L3Family) {
+pub unsafe fn meter_skb(
+    skb: *const bindings::sk_buff,
+    par: *const bindings::xt_action_param,
+    family: L3Family,
+) {
     with_meter(|meter| {
         // SAFETY: the caller guarantees `skb` is valid for this call.
         let view = unsafe { SkbView::new(skb) };
-        meter
-            .stats
-            .with_local(|stats| account_packet(stats, &view, family, view.skb_len()));
+        let mut xt = bindings::nf_xt_info::default();
+        // SAFETY: `par` is the hook's parameter block.
+        unsafe { bindings::nf_xt_info(par, &mut xt) };
+        meter.cpus.with_local(|cpu, bh| meter.meter_packet(cpu, bh, &view, skb, family, &xt));
     });
 }

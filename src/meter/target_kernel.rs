@@ -27,10 +27,10 @@ const ALL_HOOKS: c_uint = (1 << bindings::NF_INET_PRE_ROUTING)
 /// Called by xtables with the skb its hook is processing.
 unsafe extern "C" fn target_ipv4(
     skb: *mut bindings::sk_buff,
-    _par: *const bindings::xt_action_param,
+    par: *const bindings::xt_action_param,
 ) -> c_uint {
-    // SAFETY: xtables passes the skb its hook is processing.
-    unsafe { meter_skb(skb, L3Family::Ipv4) };
+    // SAFETY: xtables passes the skb and parameters of the hook.
+    unsafe { meter_skb(skb, par, L3Family::Ipv4) };
     bindings::XT_CONTINUE
 }
 
@@ -41,10 +41,10 @@ unsafe extern "C" fn target_ipv4(
 /// Called by xtables with the skb its hook is processing.
 unsafe extern "C" fn target_ipv6(
     skb: *mut bindings::sk_buff,
-    _par: *const bindings::xt_action_param,
+    par: *const bindings::xt_action_param,
 ) -> c_uint {
-    // SAFETY: xtables passes the skb its hook is processing.
-    unsafe { meter_skb(skb, L3Family::Ipv6) };
+    // SAFETY: xtables passes the skb and parameters of the hook.
+    unsafe { meter_skb(skb, par, L3Family::Ipv6) };
     bindings::XT_CONTINUE
 }
 

@@ -19,6 +19,7 @@
 #include <linux/spinlock.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
+#include <linux/mm.h>
 #include <net/route.h>
 #include <net/ip6_fib.h>
 
@@ -223,4 +224,19 @@ unsigned int nf_num_online_cpus(void)
 bool nf_cpu_online(unsigned int cpu)
 {
 	return cpu_online(cpu);
+}
+
+u64 nf_ktime_get_ns(void)
+{
+	return ktime_get_ns();
+}
+
+unsigned int nf_smp_processor_id(void)
+{
+	return raw_smp_processor_id();
+}
+
+u64 nf_totalram_bytes(void)
+{
+	return (u64)totalram_pages() << PAGE_SHIFT;
 }

@@ -66,7 +66,10 @@ void nf_xt_info(const struct xt_action_param *par, struct nf_xt_info *info);
 /* The next hop the routing decision attached to the skb, if any. */
 void nf_skb_nexthop(const struct sk_buff *skb, bool ipv6, u8 nexthop[16]);
 
-/* Time. */
+/* Time and place. */
+u64 nf_ktime_get_ns(void);
+unsigned int nf_smp_processor_id(void);
+u64 nf_totalram_bytes(void);
 unsigned long nf_jiffies(void);
 unsigned int nf_hz(void);
 u64 nf_ktime_get_real_ms(void);

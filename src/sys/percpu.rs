@@ -1,6 +1,7 @@
 //! Per-CPU storage: one `T` per possible CPU, from `alloc_percpu`.
 
 use super::bindings;
+use super::sync::BhOff;
 use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -46,12 +47,14 @@ impl<T: Sync> PerCpu<T> {
     /// Runs `f` on this CPU's copy with bottom halves disabled, so that nothing
     /// else on this CPU touches the copy meanwhile.
     #[inline]
-    pub fn with_local<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+    pub fn with_local<R>(&self, f: impl FnOnce(&T, &BhOff) -> R) -> R {
         let mut bh_disabled = false;
         // SAFETY: `ptr` is a live per-CPU allocation; the pointer returned is
         // this CPU's copy and stays valid until we re-enable bottom halves.
         let local = unsafe { &*bindings::nf_meter_enter(self.ptr.as_ptr(), &mut bh_disabled).cast::<T>() };
-        let r = f(local);
+        // SAFETY: bottom halves stay disabled until after `f` returns.
+        let bh = unsafe { BhOff::new() };
+        let r = f(local, &bh);
         if bh_disabled {
             // SAFETY: undoes the local_bh_disable() of nf_meter_enter.
             unsafe { bindings::nf_meter_exit() };
@@ -102,3 +105,22 @@ impl<I: Iterator<Item = u32>> Iterator for Counted<I> {
 }
 
 impl<I: Iterator<Item = u32>> ExactSizeIterator for Counted<I> {}
+
+/// The CPUs that may ever exist, in order.
+pub fn possible_cpus() -> impl Iterator<Item = u32> {
+    // SAFETY: reads of cpumask state; no preconditions.
+    let ids = unsafe { bindings::nf_nr_cpu_ids() };
+    // SAFETY: `cpu` is below nr_cpu_ids.
+    (0..ids).filter(|&cpu| unsafe { bindings::nf_cpu_possible(cpu) })
+}
+
+/// How many CPUs may ever exist.
+pub fn nr_possible_cpus() -> u32 {
+    possible_cpus().count() as u32
+}
+
+/// How many CPUs are online now.
+pub fn nr_online_cpus() -> u32 {
+    // SAFETY: reads cpumask state.
+    unsafe { bindings::nf_num_online_cpus() }
+}

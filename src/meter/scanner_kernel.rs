@@ -1,0 +1,203 @@
+//! The scanner: delayed work that takes due flows out of the tables,
+//! merges records of flows seen on several CPUs and hands them to export,
+//! and recomputes the rates every few seconds.
+
+use super::meter_kernel::{jiffies, with_meter, Meter};
+use super::rates::{RateInput, Rates};
+use super::stats::StatsSum;
+use super::flow::Ticks;
+use super::flow_table::FlowList;
+use crate::control::params_kernel as params;
+use crate::sys::bindings;
+use crate::sys::percpu::possible_cpus;
+use crate::sys::sync::KMutex;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::error::Result;
+use kernel::prelude::*;
+
+/// Rates are recomputed this often (seconds), as in the original.
+const RATE_INTERVAL_SECS: u64 = 4;
+
+/// What the scanner knows between runs.
+pub struct ScanState {
+    /// Current delay between runs, in ticks.
+    pub delay: u64,
+    /// When the last run started.
+    pub last_start: Ticks,
+    /// How long it took, in microseconds.
+    pub last_us: u64,
+    /// Flows it exported.
+    pub last_count: u64,
+    /// The CPU it ran on.
+    pub last_cpu: u32,
+    /// The most flows seen alive, and when.
+    pub peak: (u64, Ticks),
+    /// Rates of the total.
+    pub total_rates: Rates,
+    /// Rates per CPU, indexed by CPU number.
+    pub cpu_rates: KVec<Rates>,
+    last_rate_at: Ticks,
+}
+
+/// The scanner. `repr(C)` with the work item first: the work callback finds
+/// the scanner from the work pointer.
+#[repr(C)]
+pub struct Scanner {
+    work: UnsafeCell<bindings::delayed_work>,
+    stopping: AtomicBool,
+    /// Held for a whole run; flush and resize take it too, which is what
+    /// "pausing the scanner" means.
+    pub state: KMutex<ScanState>,
+}
+
+// SAFETY: the work item is handed to the workqueue, which synchronises it;
+// the state is behind the mutex.
+unsafe impl Sync for Scanner {}
+// SAFETY: as above.
+unsafe impl Send for Scanner {}
+
+impl Scanner {
+    /// A scanner still to be initialised in place with [`Scanner::init`].
+    pub fn new(hz: u32) -> Result<Self> {
+        // SAFETY: reads nr_cpu_ids.
+        let ids = unsafe { bindings::nf_nr_cpu_ids() } as usize;
+        let mut cpu_rates = KVec::with_capacity(ids, GFP_KERNEL)?;
+        for _ in 0..ids {
+            cpu_rates.push(Rates::default(), GFP_KERNEL)?;
+        }
+        Ok(Scanner {
+            work: UnsafeCell::new(bindings::delayed_work::default()),
+            stopping: AtomicBool::new(false),
+            state: KMutex::new(ScanState {
+                delay: u64::from(hz / 10),
+                last_start: jiffies(),
+                last_us: 0,
+                last_count: 0,
+                last_cpu: 0,
+                peak: (0, jiffies()),
+                total_rates: Rates::default(),
+                cpu_rates,
+                last_rate_at: jiffies(),
+            }),
+        })
+    }
+
+    /// Initialises the work item and mutex in place.
+    ///
+    /// # Safety
+    ///
+    /// Once, before [`Scanner::start`], on a scanner that will not move.
+    pub unsafe fn init(&self) {
+        // SAFETY: per the contract.
+        unsafe {
+            bindings::nf_init_delayed_work(self.work.get(), Some(scan_work));
+            self.state.init();
+        }
+    }
+
+    /// Schedules the first run.
+    pub fn start(&self) {
+        // SAFETY: initialised by `init`.
+        unsafe { bindings::nf_schedule_delayed_work(self.work.get(), 1) };
+    }
+
+    /// Stops the scanner and waits for a run in progress.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        // SAFETY: initialised; cancel_delayed_work_sync also copes with a
+        // run that re-queues itself (it sees `stopping` and does not).
+        unsafe { bindings::cancel_delayed_work_sync(self.work.get()) };
+    }
+
+    /// Exports every flow now (`flush`), pausing regular runs meanwhile.
+    pub fn flush(&self, meter: &Meter) {
+        self.state.lock(|st| st.run(meter, true));
+    }
+}
+
+/// # Safety
+///
+/// Called by the workqueue with the work item of a live [`Scanner`].
+unsafe extern "C" fn scan_work(work: *mut bindings::work_struct) {
+    // SAFETY: the work_struct is the first field of the delayed_work, which
+    // is the first field of the repr(C) Scanner.
+    let scanner = unsafe { &*work.cast::<Scanner>() };
+    let delay = with_meter(|m| scanner.state.lock(|st| st.run(m, false)));
+    if let Some(delay) = delay {
+        if !scanner.stopping.load(Ordering::Acquire) {
+            // SAFETY: initialised; the scanner outlives its work (stop()).
+            unsafe { bindings::nf_schedule_delayed_work(scanner.work.get(), delay as _) };
+        }
+    }
+}
+
+impl ScanState {
+    /// One run; returns the delay until the next.
+    fn run(&mut self, m: &Meter, force: bool) -> u64 {
+        let now = jiffies();
+        // SAFETY: reads the clock.
+        let t0 = unsafe { bindings::nf_ktime_get_ns() };
+        // SAFETY: reads the CPU number (a hint for /proc only).
+        self.last_cpu = unsafe { bindings::nf_smp_processor_id() };
+        self.last_start = now;
+        let alive = m.nr_flows();
+        if alive > self.peak.0 {
+            self.peak = (alive, now);
+        }
+        let expired = m.merge_across_cpus(m.collect_expired(force));
+        self.last_count = expired.len() as u64;
+        export_nowhere(m, expired);
+        if now.wrapping_sub(self.last_rate_at) >= RATE_INTERVAL_SECS * u64::from(m.hz) {
+            self.sample_rates(m, now);
+        }
+        // SAFETY: reads the clock.
+        self.last_us = (unsafe { bindings::nf_ktime_get_ns() } - t0) / 1000;
+        // No export packets are sent yet: the delay backs off to the longest.
+        let scan_max = u64::from(m.hz / 10).max(1);
+        let scan_min = u64::from(params::scan_min()).clamp(1, scan_max);
+        self.delay = (self.delay * 2).clamp(scan_min, scan_max);
+        self.delay
+    }
+
+    fn sample_rates(&mut self, m: &Meter, now: Ticks) {
+        let elapsed_ms = now.wrapping_sub(self.last_rate_at) * 1000 / u64::from(m.hz);
+        self.last_rate_at = now;
+        let mut total = StatsSum::default();
+        for cpu in possible_cpus() {
+            let s = m.cpus.get(cpu).stats.snapshot();
+            total.accumulate(&s);
+            if let Some(r) = self.cpu_rates.get_mut(cpu as usize) {
+                r.sample(rate_input(&s), elapsed_ms);
+            }
+        }
+        self.total_rates.sample(rate_input(&total), elapsed_ms);
+    }
+}
+
+fn rate_input(s: &StatsSum) -> RateInput {
+    RateInput {
+        packets: s.pkt_total,
+        bytes: s.traf_total,
+        searched: s.searched,
+        found: s.found,
+        notfound: s.notfound,
+    }
+}
+
+/// Until export to collectors exists, flows that leave the tables are
+/// counted as lost (exported to no destination) and freed.
+fn export_nowhere(m: &Meter, mut list: FlowList) {
+    let e = &m.export;
+    while let Some(f) = list.pop() {
+        // SAFETY: a record that left its table; ours until freed.
+        let fl = unsafe { f.as_ref() };
+        let (p, b) = (u64::from(fl.packets), u64::from(fl.bytes));
+        e.pkt_out.fetch_add(p, Ordering::Relaxed);
+        e.traf_out.fetch_add(b, Ordering::Relaxed);
+        e.lost_flows.fetch_add(1, Ordering::Relaxed);
+        e.lost_pkts.fetch_add(p, Ordering::Relaxed);
+        e.lost_bytes.fetch_add(b, Ordering::Relaxed);
+        m.free_flow(f);
+    }
+}
