@@ -39,6 +39,7 @@ pub mod control {
 /// Kernel bindings, C helper wrappers and the safe abstractions over them.
 pub mod sys {
     pub mod bindings;
+    pub mod cstr;
     pub mod percpu;
     pub mod seq;
     pub mod skb;
@@ -85,11 +86,9 @@ impl kernel::Module for Netflow {
         let sysctl = Sysctls::register()?;
         let targets = TargetRegistration::register()?;
         meter.get().scanner.start();
-        pr_info!(
-            "ipt_NETFLOW protocol version {} ({}) enabled.\n",
-            control::params_kernel::protocol(),
-            if control::params_kernel::protocol() == 10 { "ipfix" } else { "netflow" }
-        );
+        let protocol = control::params_kernel::protocol();
+        let name = if protocol == 10 { "ipfix" } else { "netflow" };
+        pr_info!("ipt_NETFLOW protocol version {} ({}) enabled.\n", protocol, name);
         pr_info!("ipt_NETFLOW is loaded.\n");
         Ok(Netflow { _targets: targets, _sysctl: sysctl, _proc: proc, _meter: meter })
     }

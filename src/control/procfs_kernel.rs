@@ -8,6 +8,7 @@ use crate::meter::expiry::dump_flags;
 use crate::meter::meter_kernel::{jiffies, with_meter, Meter};
 use crate::meter::stats::StatsSum;
 use crate::sys::bindings;
+use crate::sys::cstr::{as_c_ptr, from_c_ptr};
 use crate::sys::percpu::{possible_cpus, present_cpus};
 use crate::sys::seq::SeqWriter;
 use crate::sys::slab::FlowCache;
@@ -51,7 +52,7 @@ fn snapshot(m: &Meter) -> Snapshot {
 fn version() -> (&'static str, &'static str) {
     // SAFETY: both helpers return static NUL-terminated strings.
     let (v, s) = unsafe {
-        (CStr::from_ptr(bindings::nf_version()), CStr::from_ptr(bindings::nf_srcversion()))
+        (from_c_ptr(bindings::nf_version()), from_c_ptr(bindings::nf_srcversion()))
     };
     (v.to_str().unwrap_or("?"), s.to_str().unwrap_or("?"))
 }
@@ -197,8 +198,12 @@ struct DumpIter {
     rows: [FlowRow; DUMP_ROWS],
 }
 
-/// The header "record": a distinct non-null pointer that is not a row.
-const HEADER: *mut c_void = 1 as *mut c_void;
+/// The header "record": the address of this byte, which is never a row.
+static HEADER_TOKEN: u8 = 0;
+
+fn header() -> *mut c_void {
+    core::ptr::from_ref(&HEADER_TOKEN).cast_mut().cast()
+}
 
 impl DumpIter {
     fn reset(&mut self) {
@@ -278,7 +283,7 @@ unsafe extern "C" fn dump_start(m: *mut bindings::seq_file, pos: *mut bindings::
     let pos = unsafe { *pos };
     if pos == 0 {
         it.reset();
-        return HEADER;
+        return header();
     }
     if pos != it.pos {
         // Seeking is not supported: a jump ends the dump.
@@ -296,7 +301,7 @@ unsafe extern "C" fn dump_next(m: *mut bindings::seq_file, v: *mut c_void, pos: 
     // SAFETY: the core's position.
     unsafe { *pos += 1 };
     it.pos += 1;
-    if v != HEADER {
+    if v != header() {
         it.i += 1;
     }
     it.current()
@@ -313,7 +318,7 @@ unsafe extern "C" fn dump_stop(_m: *mut bindings::seq_file, _v: *mut c_void) {}
 unsafe extern "C" fn dump_show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
     // SAFETY: the live seq_file of this call.
     let mut w = unsafe { SeqWriter::new(m) };
-    if v == HEADER {
+    if v == header() {
         let _ = core::fmt::Write::write_str(&mut w, proc_text::FLOWS_HEADER);
         return 0;
     }
@@ -349,7 +354,7 @@ impl ProcFiles {
             // which lives as long as the kernel; `show` stays valid until
             // `drop` removes the entry (remove_proc_entry waits for readers).
             let pde = unsafe {
-                bindings::proc_create_single_data(name.as_ptr(), MODE, bindings::nf_proc_net_stat(), Some(show), null_mut())
+                bindings::proc_create_single_data(as_c_ptr(name), MODE, bindings::nf_proc_net_stat(), Some(show), null_mut())
             };
             if pde.is_null() {
                 return Err(ENOMEM); // `files` drops and removes what exists
@@ -360,7 +365,7 @@ impl ProcFiles {
         // a zeroed DumpIter per open file.
         let pde = unsafe {
             bindings::proc_create_seq_private(
-                NAMES[2].as_ptr(),
+                as_c_ptr(NAMES[2]),
                 MODE,
                 bindings::nf_proc_net_stat(),
                 &DUMP_OPS,
@@ -380,7 +385,7 @@ impl Drop for ProcFiles {
     fn drop(&mut self) {
         for name in NAMES.iter().take(self.created) {
             // SAFETY: created in `register`; removal waits for open readers.
-            unsafe { bindings::remove_proc_entry(name.as_ptr(), bindings::nf_proc_net_stat()) };
+            unsafe { bindings::remove_proc_entry(as_c_ptr(name), bindings::nf_proc_net_stat()) };
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::meter::meter_kernel::{with_meter, MIN_HASHSIZE};
 use crate::sys::bindings;
+use crate::sys::cstr::as_c_ptr;
 use core::ffi::{c_int, c_void, CStr};
 use core::ptr::{addr_of_mut, null_mut};
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -248,7 +249,7 @@ impl Sysctls {
         SCAN_MAX.store((unsafe { bindings::nf_hz() } / 10).max(1), Ordering::Relaxed);
         let mut table = KBox::new([bindings::ctl_table::default(); 9], GFP_KERNEL)?;
         for (t, e) in table.iter_mut().zip(entries()) {
-            t.procname = e.name.as_ptr();
+            t.procname = as_c_ptr(e.name);
             t.data = e.data;
             t.maxlen = e.size as c_int;
             t.mode = 0o644;
@@ -258,7 +259,7 @@ impl Sysctls {
         }
         // SAFETY: the table lives in a heap allocation kept until
         // unregistration; its size is passed explicitly (no sentinel).
-        let header = unsafe { bindings::register_sysctl_sz(c"net/netflow".as_ptr(), table.as_mut_ptr(), 9) };
+        let header = unsafe { bindings::register_sysctl_sz(as_c_ptr(c"net/netflow"), table.as_mut_ptr(), 9) };
         if header.is_null() {
             pr_err!("can't register to sysctl\n");
             return Err(ENOMEM);

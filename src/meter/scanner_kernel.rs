@@ -127,7 +127,7 @@ unsafe extern "C" fn scan_work(work: *mut bindings::work_struct) {
     if let Some(delay) = delay {
         if !scanner.stopping.load(Ordering::Acquire) {
             // SAFETY: initialised; the scanner outlives its work (stop()).
-            unsafe { bindings::nf_schedule_delayed_work(scanner.work.get(), delay as _) };
+            unsafe { bindings::nf_schedule_delayed_work(scanner.work.get(), delay as core::ffi::c_ulong) };
         }
     }
 }

@@ -7,7 +7,8 @@ use super::meter_kernel::meter_skb;
 use super::packet::L3Family;
 use crate::control::params_kernel;
 use crate::sys::bindings;
-use core::ffi::{c_char, c_int, c_uint, CStr};
+use crate::sys::cstr::from_c_ptr;
+use core::ffi::{c_char, c_int, c_uint};
 use kernel::error::{code::EINVAL, to_result, Result};
 use kernel::prelude::*;
 
@@ -62,7 +63,7 @@ unsafe extern "C" fn checkentry(par: *const bindings::xt_tgchk_param) -> c_int {
         c""
     } else {
         // SAFETY: `table` is the NUL-terminated name of the rule's table.
-        unsafe { CStr::from_ptr(par.table) }
+        unsafe { from_c_ptr(par.table) }
     };
     if table.to_bytes() == b"nat" {
         pr_warn!("NETFLOW target: is not valid in {} table\n", table.to_str().unwrap_or("?"));
