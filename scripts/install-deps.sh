@@ -16,7 +16,7 @@ apt_packages=(
 	python3 python3-venv pkg-config
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	iptables libxtables-dev iproute2 nftables
-	qemu-system-x86 busybox-static udev
+	qemu-system-x86 busybox-static
 	linux-source-6.12
 	tshark nfdump
 	debootstrap pahole

@@ -17,14 +17,23 @@ tree=$("$top/scripts/build-kernel.sh" "$flavor")
 export PATH="$NF_VENV/bin:$PATH"
 cmd=$(printf '%q ' "$@")
 cd "$top"
-# The guest script's stdout and stderr come back on ours. qemu opens each of
-# its output channels on /proc/self/fd/N separately: into a plain file they
-# would overwrite each other, so they always go through pipes.
+# The guest script's output is written to files in a directory shared with
+# the guest (--rwdir) and printed here after the VM exits: the serial console
+# that virtme-ng would otherwise use mixes it with kernel messages, and its
+# virtio ports need udev, whose coldplug takes minutes on the debug kernel
+# under emulation. The console (kernel log and all) is kept in
+# build/vm-out/FLAVOR/console for debugging.
 # root=/dev/root: the 9p root's mount tag (tinyconfig kernels have no block
 # layer, and without it the kernel would stay on the empty initramfs).
-# udev (installed by scripts/install-deps.sh) names the virtio ports that
-# carry the script's I/O.
-set -o pipefail
-timeout --foreground "${NF_VM_TIMEOUT:-1500}" "$NF_VENV/bin/vng" --run "$tree/arch/x86/boot/bzImage" \
+out=$top/build/vm-out/$flavor
+rm -rf "$out"
+mkdir -p "$out"
+rc=0
+timeout --foreground "${NF_VM_TIMEOUT:-1800}" "$NF_VENV/bin/vng" --run "$tree/arch/x86/boot/bzImage" \
 	--disable-kvm --cpus "${NF_VM_CPUS:-2}" --memory "${NF_VM_MEMORY:-2G}" --user root \
-	--append root=/dev/root --exec "$cmd" 2> >(cat >&2) | cat
+	--append root=/dev/root --verbose --rwdir="$out" \
+	--exec "$cmd >$out/stdout 2>$out/stderr; echo \$? >$out/rc" </dev/null >"$out/console" 2>&1 || rc=$?
+cat "$out/stdout" 2>/dev/null
+cat "$out/stderr" >&2 2>/dev/null
+[ -f "$out/rc" ] || { echo "the VM did not finish the script (vng exit $rc); console: $out/console" >&2; exit 1; }
+exit "$(cat "$out/rc")"

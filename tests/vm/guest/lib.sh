@@ -36,7 +36,7 @@ dmesg_clean() {
 	if [ -z "$bad" ]; then
 		pass "kernel log has no warnings, BUGs or sanitizer reports"
 	else
-		fail "kernel log has no warnings, BUGs or sanitizer reports" "$(dmesg | tail -n 80)"
+		fail "kernel log has no warnings, BUGs or sanitizer reports" "$(dmesg | grep -E -B2 -A30 "$NF_BAD_LOG" | head -n 120)"
 	fi
 }
 
