@@ -59,30 +59,30 @@ for k in $kernels; do
 	tier "build: module against $k" tests/vm/build-module.sh "$k"
 done
 
-# VM suites: each prints "ok - ..." / "not ok - ..." lines that we count.
+# VM suites: all of them in one boot per kernel; each prints "ok - ..." /
+# "not ok - ..." lines that we count, and "# guest done" when it finished.
+suites=(foundation metering)
 for k in $kernels; do
 	[ -f "build/$k/ipt_NETFLOW.ko" ] || { failed=$((failed + 1)); failures+=("vm $k: no module"); continue; }
-	for suite in tests/vm/guest/foundation.sh; do
-		name=$(basename "$suite" .sh)
-		log=$logs/vm_${k}_$name.log
-		start=$SECONDS
-		tests/vm/run-vm.sh "$k" "$top/$suite" "$top/build/$k" >"$log" 2>"$log.stderr"
-		rc=$?
-		ok=$(grep -c '^ok - ' "$log")
-		bad=$(grep -c '^not ok - ' "$log")
-		if ! grep -q '^# guest done' "$log"; then
-			bad=$((bad + 1)) # the guest died or timed out before the end
-			echo "not ok - $k $name: the guest did not finish (exit $rc)" >>"$log"
-		fi
-		passed=$((passed + ok))
-		failed=$((failed + bad))
-		log "vm $k $name: $ok passed, $bad failed ($((SECONDS - start)) s), log: $log"
-		if [ "$bad" -gt 0 ]; then
-			failures+=("vm $k $name")
-			grep -A12 '^not ok' "$log" | head -n 60 >&2
-			tail -n 20 "$log.stderr" >&2
-		fi
-	done
+	log=$logs/vm_$k.log
+	start=$SECONDS
+	tests/vm/run-vm.sh "$k" "$top/tests/vm/guest/all.sh" "$top/build/$k" "${suites[@]}" >"$log" 2>"$log.stderr"
+	rc=$?
+	ok=$(grep -c '^ok - ' "$log")
+	bad=$(grep -c '^not ok - ' "$log")
+	done_suites=$(grep -c '^# guest done' "$log")
+	if [ "$done_suites" -ne ${#suites[@]} ]; then
+		bad=$((bad + 1)) # a suite died or the VM timed out before the end
+		echo "not ok - $k: only $done_suites of ${#suites[@]} suites finished (exit $rc)" >>"$log"
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+	log "vm $k: $ok passed, $bad failed ($((SECONDS - start)) s), log: $log"
+	if [ "$bad" -gt 0 ]; then
+		failures+=("vm $k")
+		grep -A12 '^not ok' "$log" | head -n 80 >&2
+		tail -n 20 "$log.stderr" >&2
+	fi
 done
 
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"

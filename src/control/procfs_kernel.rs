@@ -77,7 +77,7 @@ fn write_stat(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
     let flows = m.nr_flows();
     let (mem, hash_mem) = memory(m, flows);
     let now = jiffies();
-    let hz = u64::from(m.hz);
+    let hz = u64::from(m.hz).max(1);
     let e = &m.export;
     let (info, rates) = m.scanner.state.lock(|st| {
         let scan_max = (m.hz / 10).max(1);

@@ -26,15 +26,17 @@ impl FlowBudget {
     /// Takes a slot for one new flow; `limit <= 0` means no limit. Returns
     /// false (and takes nothing) when the limit is reached.
     pub fn take(&self, credit: &mut Credit, limit: i64, ncpus: i64) -> bool {
+        let far = limit <= 0 || limit - self.taken.load(Relaxed) > 2 * BATCH * ncpus.max(1);
         if credit.0 > 0 {
-            credit.0 -= 1;
-            return true;
+            if far {
+                credit.0 -= 1;
+                return true;
+            }
+            // Near the limit (or after it was lowered) credit taken earlier
+            // must not let this CPU past it: hand it back, count exactly.
+            self.return_credit(credit);
         }
-        let batch = if limit <= 0 || limit - self.taken.load(Relaxed) > 2 * BATCH * ncpus.max(1) {
-            BATCH
-        } else {
-            1
-        };
+        let batch = if far { BATCH } else { 1 };
         let now = self.taken.fetch_add(batch, Relaxed) + batch;
         if limit > 0 && now > limit {
             self.taken.fetch_sub(batch, Relaxed);
@@ -93,6 +95,18 @@ mod tests {
         assert_eq!(b.taken(), BATCH);
         b.return_credit(&mut c);
         assert_eq!(b.taken(), BATCH);
+    }
+
+    #[test]
+    fn lowering_the_limit_voids_credit() {
+        let b = FlowBudget::default();
+        let mut c = Credit::default();
+        assert!(b.take(&mut c, 0, 1));
+        assert_eq!(c.0, BATCH - 1);
+        // One flow is alive; with the limit lowered to 2, one more fits.
+        assert!(b.take(&mut c, 2, 1));
+        assert!(!b.take(&mut c, 2, 1));
+        assert_eq!((b.taken(), c.0), (2, 0));
     }
 
     #[test]

@@ -148,20 +148,26 @@ impl ScanState {
         let expired = m.merge_across_cpus(m.collect_expired(force));
         self.last_count = expired.len() as u64;
         export_nowhere(m, expired);
-        if now.wrapping_sub(self.last_rate_at) >= RATE_INTERVAL_SECS * u64::from(m.hz) {
+        if now.wrapping_sub(self.last_rate_at) >= RATE_INTERVAL_SECS.saturating_mul(u64::from(m.hz)) {
             self.sample_rates(m, now);
         }
         // SAFETY: reads the clock.
-        self.last_us = (unsafe { bindings::nf_ktime_get_ns() } - t0) / 1000;
+        self.last_us = unsafe { bindings::nf_ktime_get_ns() }.wrapping_sub(t0) / 1000;
         // No export packets are sent yet: the delay backs off to the longest.
+        // (Arithmetic here and below cannot overflow or divide by zero: no
+        // panic paths in kernel code.)
         let scan_max = u64::from(m.hz / 10).max(1);
         let scan_min = u64::from(params::scan_min()).clamp(1, scan_max);
-        self.delay = (self.delay * 2).clamp(scan_min, scan_max);
+        self.delay = self.delay.saturating_mul(2).clamp(scan_min, scan_max);
         self.delay
     }
 
     fn sample_rates(&mut self, m: &Meter, now: Ticks) {
-        let elapsed_ms = now.wrapping_sub(self.last_rate_at) * 1000 / u64::from(m.hz);
+        let elapsed_ms = now
+            .wrapping_sub(self.last_rate_at)
+            .saturating_mul(1000)
+            .checked_div(u64::from(m.hz))
+            .unwrap_or(0);
         self.last_rate_at = now;
         let mut total = StatsSum::default();
         for cpu in possible_cpus() {
@@ -189,6 +195,7 @@ fn rate_input(s: &StatsSum) -> RateInput {
 /// counted as lost (exported to no destination) and freed.
 fn export_nowhere(m: &Meter, mut list: FlowList) {
     let e = &m.export;
+    let n = list.len() as i64;
     while let Some(f) = list.pop() {
         // SAFETY: a record that left its table; ours until freed.
         let fl = unsafe { f.as_ref() };
@@ -198,6 +205,9 @@ fn export_nowhere(m: &Meter, mut list: FlowList) {
         e.lost_flows.fetch_add(1, Ordering::Relaxed);
         e.lost_pkts.fetch_add(p, Ordering::Relaxed);
         e.lost_bytes.fetch_add(b, Ordering::Relaxed);
-        m.free_flow(f);
+        // SAFETY: out of every table and list; slots are given back below.
+        unsafe { m.cache.free(f) };
     }
+    // One write of the shared maxflows count per run, not one per flow.
+    m.budget.give_back(n);
 }
