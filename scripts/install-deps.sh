@@ -45,6 +45,11 @@ if ! command -v bindgen >/dev/null 2>&1; then
 	cargo install --locked bindgen-cli
 fi
 
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+	log "installing cargo-fuzz"
+	cargo install --locked cargo-fuzz
+fi
+
 if [ ! -x "$NF_VENV/bin/vng" ]; then
 	log "creating the virtme-ng venv in $NF_VENV"
 	python3 -m venv "$NF_VENV"

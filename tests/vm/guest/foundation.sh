@@ -58,7 +58,8 @@ exchange() {
 	local dst=$1 port=$2 sizes=$3 repeat=$4 n bytes got
 	n=$(($(echo "$sizes" | tr , '\n' | wc -l) * repeat))
 	ip netns exec nfb python3 "$burst" recv "$dst" "$port" "$n" >/tmp/recv.$port &
-	for _ in $(seq 50); do grep -q ready /tmp/recv.$port 2>/dev/null && break; sleep 0.1; done
+	# Python starts slowly on the debug kernel under emulation: wait up to 60 s.
+	for _ in $(seq 600); do grep -q ready /tmp/recv.$port 2>/dev/null && break; sleep 0.1; done
 	bytes=$(ip netns exec nfa python3 "$burst" send "$dst" "$port" "$sizes" "$repeat")
 	wait
 	got=$(tail -n1 /tmp/recv.$port)

@@ -28,7 +28,7 @@ check_eq() {
 
 # Kernel log problems that fail every VM test: KASAN, lockdep, kmemleak,
 # warnings, BUGs, oopses, RCU splats.
-NF_BAD_LOG='BUG:|WARNING:|KASAN|kmemleak|possible recursive locking|circular locking|inconsistent lock state|suspicious RCU|Call Trace|general protection|Oops|UBSAN|refcount_t|list_add corruption|list_del corruption|ODEBUG|rust_panic|panicked at'
+NF_BAD_LOG='BUG:|WARNING:|KASAN:|kmemleak: [0-9]+ new suspected|unreferenced object|possible recursive locking|circular locking|inconsistent lock state|suspicious RCU usage|Call Trace|general protection|Oops|UBSAN:|refcount_t:|list_add corruption|list_del corruption|ODEBUG:|rust_panic|panicked at'
 
 dmesg_clean() {
 	local bad

@@ -30,7 +30,7 @@ def send(addr, port, sizes, repeat):
 def recv(addr, port, count):
     with socket.socket(family(addr), socket.SOCK_DGRAM) as s:
         s.bind((addr, port))
-        s.settimeout(10)
+        s.settimeout(60)
         print("ready", flush=True)
         got = 0
         try:
