@@ -26,3 +26,8 @@ pub mod meter {
 pub mod control {
     pub mod proc_text;
 }
+
+/// Where exports leave: destinations, encoders, templates.
+pub mod export {
+    pub mod destination;
+}
