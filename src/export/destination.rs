@@ -93,7 +93,7 @@ impl Destinations {
     /// Parses a whole `destination` value.
     pub fn parse(s: &str) -> Result<Self, DestinationError> {
         let mut out = Destinations::default();
-        for token in s.split(|c| matches!(c, ' ' | ',' | ';' | '\t' | '\n')) {
+        for token in s.split([' ', ',', ';', '\t', '\n']) {
             if token.is_empty() {
                 continue;
             }
