@@ -30,4 +30,5 @@ pub mod control {
 /// Where exports leave: destinations, encoders, templates.
 pub mod export {
     pub mod destination;
+    pub mod netflow_v5;
 }

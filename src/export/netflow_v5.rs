@@ -1,0 +1,281 @@
+//! NetFlow v5: a 24-byte header and up to 30 fixed 48-byte IPv4 records.
+
+/// Records per packet, as the original sends them.
+pub const MAX_RECORDS: usize = 30;
+/// Header bytes.
+pub const HEADER_LEN: usize = 24;
+/// Bytes per record.
+pub const RECORD_LEN: usize = 48;
+
+/// The fields of one v5 flow record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct V5Record {
+    /// Source address.
+    pub src: [u8; 4],
+    /// Destination address.
+    pub dst: [u8; 4],
+    /// Next hop.
+    pub nexthop: [u8; 4],
+    /// Input interface (SNMP index).
+    pub input: u16,
+    /// Output interface.
+    pub output: u16,
+    /// Packets.
+    pub packets: u32,
+    /// Bytes (layer 3).
+    pub bytes: u32,
+    /// Uptime in ms at the first packet.
+    pub first: u32,
+    /// Uptime in ms at the last packet.
+    pub last: u32,
+    /// Source port (or ICMP 0, SPI high half).
+    pub src_port: u16,
+    /// Destination port (or ICMP type/code, SPI low half).
+    pub dst_port: u16,
+    /// OR of the TCP flags.
+    pub tcp_flags: u8,
+    /// IP protocol.
+    pub protocol: u8,
+    /// TOS.
+    pub tos: u8,
+    /// Source AS (0; NAT pseudo-records use it).
+    pub src_as: u16,
+    /// Destination AS.
+    pub dst_as: u16,
+    /// Source prefix length.
+    pub src_mask: u8,
+    /// Destination prefix length.
+    pub dst_mask: u8,
+}
+
+/// The header fields that are not derived from the records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct V5Header {
+    /// Milliseconds since the exporter started (same clock as first/last).
+    pub sys_uptime: u32,
+    /// Wall-clock seconds.
+    pub unix_secs: u32,
+    /// Wall-clock nanoseconds. (The original put microseconds here; this
+    /// is the field's documented meaning.)
+    pub unix_nsecs: u32,
+    /// Flows exported before this packet.
+    pub flow_sequence: u32,
+    /// Engine id (low 8 bits of `engine_id`).
+    pub engine_id: u8,
+    /// `(mode << 14) | interval`, 0 without sampling.
+    pub sampling: u16,
+}
+
+/// A v5 packet being filled.
+pub struct V5Packet {
+    buf: [u8; HEADER_LEN + MAX_RECORDS * RECORD_LEN],
+    count: usize,
+}
+
+impl Default for V5Packet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl V5Packet {
+    /// An empty packet.
+    pub const fn new() -> Self {
+        V5Packet {
+            buf: [0; HEADER_LEN + MAX_RECORDS * RECORD_LEN],
+            count: 0,
+        }
+    }
+
+    /// Records in the packet.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Whether another record fits.
+    pub fn is_full(&self) -> bool {
+        self.count == MAX_RECORDS
+    }
+
+    /// Appends a record; false when the packet is full.
+    pub fn push(&mut self, r: &V5Record) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        let at = HEADER_LEN + self.count * RECORD_LEN;
+        let b = &mut self.buf[at..at + RECORD_LEN];
+        b[0..4].copy_from_slice(&r.src);
+        b[4..8].copy_from_slice(&r.dst);
+        b[8..12].copy_from_slice(&r.nexthop);
+        b[12..14].copy_from_slice(&r.input.to_be_bytes());
+        b[14..16].copy_from_slice(&r.output.to_be_bytes());
+        b[16..20].copy_from_slice(&r.packets.to_be_bytes());
+        b[20..24].copy_from_slice(&r.bytes.to_be_bytes());
+        b[24..28].copy_from_slice(&r.first.to_be_bytes());
+        b[28..32].copy_from_slice(&r.last.to_be_bytes());
+        b[32..34].copy_from_slice(&r.src_port.to_be_bytes());
+        b[34..36].copy_from_slice(&r.dst_port.to_be_bytes());
+        b[36] = 0;
+        b[37] = r.tcp_flags;
+        b[38] = r.protocol;
+        b[39] = r.tos;
+        b[40..42].copy_from_slice(&r.src_as.to_be_bytes());
+        b[42..44].copy_from_slice(&r.dst_as.to_be_bytes());
+        b[44] = r.src_mask;
+        b[45] = r.dst_mask;
+        b[46] = 0;
+        b[47] = 0;
+        self.count += 1;
+        true
+    }
+
+    /// Writes the header and returns the packet's bytes; the packet is then
+    /// emptied by [`V5Packet::clear`].
+    pub fn finish(&mut self, h: &V5Header) -> &[u8] {
+        let b = &mut self.buf[..HEADER_LEN];
+        b[0..2].copy_from_slice(&5u16.to_be_bytes());
+        b[2..4].copy_from_slice(&(self.count as u16).to_be_bytes());
+        b[4..8].copy_from_slice(&h.sys_uptime.to_be_bytes());
+        b[8..12].copy_from_slice(&h.unix_secs.to_be_bytes());
+        b[12..16].copy_from_slice(&h.unix_nsecs.to_be_bytes());
+        b[16..20].copy_from_slice(&h.flow_sequence.to_be_bytes());
+        b[20] = 0; // engine type
+        b[21] = h.engine_id;
+        b[22..24].copy_from_slice(&h.sampling.to_be_bytes());
+        &self.buf[..HEADER_LEN + self.count * RECORD_LEN]
+    }
+
+    /// Empties the packet.
+    pub fn clear(&mut self) {
+        self.count = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netflow_parser::{NetflowPacket, NetflowParser};
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    fn record(i: u32) -> V5Record {
+        V5Record {
+            src: [10, 0, 0, i as u8],
+            dst: [192, 168, 1, 2],
+            nexthop: [10, 0, 0, 254],
+            input: 3,
+            output: 4,
+            packets: 10 + i,
+            bytes: 1500 * (10 + i),
+            first: 1000,
+            last: 2000 + i,
+            src_port: 40000 + i as u16,
+            dst_port: 443,
+            tcp_flags: 0x1b,
+            protocol: 6,
+            tos: 0x10,
+            src_as: 0,
+            dst_as: 0,
+            src_mask: 24,
+            dst_mask: 16,
+        }
+    }
+
+    /// Decoded by an independent implementation (the netflow_parser crate).
+    #[test]
+    fn decodes_with_netflow_parser() {
+        let mut pkt = V5Packet::new();
+        for i in 0..3 {
+            assert!(pkt.push(&record(i)));
+        }
+        let h = V5Header {
+            sys_uptime: 5000,
+            unix_secs: 1_700_000_000,
+            unix_nsecs: 123,
+            flow_sequence: 77,
+            engine_id: 9,
+            sampling: 0,
+        };
+        let bytes = pkt.finish(&h).to_vec();
+        assert_eq!(bytes.len(), HEADER_LEN + 3 * RECORD_LEN);
+        let parsed = NetflowParser::default().parse_bytes(&bytes);
+        assert!(parsed.error.is_none(), "{:?}", parsed.error);
+        let NetflowPacket::V5(v5) = &parsed.packets[0] else {
+            panic!("not v5")
+        };
+        assert_eq!(
+            (v5.header.version, v5.header.count, v5.header.sys_up_time),
+            (5, 3, 5000)
+        );
+        assert_eq!(
+            (
+                v5.header.unix_secs,
+                v5.header.unix_nsecs,
+                v5.header.flow_sequence
+            ),
+            (1_700_000_000, 123, 77)
+        );
+        assert_eq!(
+            (
+                v5.header.engine_type,
+                v5.header.engine_id,
+                v5.header.sampling_interval
+            ),
+            (0, 9, 0)
+        );
+        for (i, f) in v5.flowsets.iter().enumerate() {
+            let r = record(i as u32);
+            assert_eq!(f.src_addr, Ipv4Addr::from(r.src));
+            assert_eq!(f.dst_addr, Ipv4Addr::from(r.dst));
+            assert_eq!(f.next_hop, Ipv4Addr::from(r.nexthop));
+            assert_eq!(
+                (f.input, f.output, f.d_pkts, f.d_octets),
+                (3, 4, r.packets, r.bytes)
+            );
+            assert_eq!(
+                (f.first, f.last, f.src_port, f.dst_port),
+                (1000, r.last, r.src_port, 443)
+            );
+            assert_eq!((f.tcp_flags, f.protocol_number, f.tos), (0x1b, 6, 0x10));
+            assert_eq!((f.src_mask, f.dst_mask, f.src_as, f.dst_as), (24, 16, 0, 0));
+        }
+    }
+
+    #[test]
+    fn thirty_records_fill_a_packet() {
+        let mut pkt = V5Packet::new();
+        for i in 0..MAX_RECORDS as u32 {
+            assert!(pkt.push(&record(i)));
+        }
+        assert!(pkt.is_full());
+        assert!(!pkt.push(&record(99)));
+        assert_eq!(pkt.finish(&V5Header::default()).len(), 1464);
+        pkt.clear();
+        assert!(pkt.is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn any_record_round_trips(src: [u8; 4], dst: [u8; 4], packets: u32, bytes: u32, ports: (u16, u16),
+                                  proto: u8, tos: u8, flags: u8, times: (u32, u32), ifs: (u16, u16)) {
+            let r = V5Record { src, dst, packets, bytes, src_port: ports.0, dst_port: ports.1, protocol: proto,
+                               tos, tcp_flags: flags, first: times.0, last: times.1, input: ifs.0, output: ifs.1,
+                               ..Default::default() };
+            let mut pkt = V5Packet::new();
+            pkt.push(&r);
+            let bytes_out = pkt.finish(&V5Header::default()).to_vec();
+            let parsed = NetflowParser::default().parse_bytes(&bytes_out);
+            let NetflowPacket::V5(v5) = &parsed.packets[0] else { panic!("not v5") };
+            let f = &v5.flowsets[0];
+            prop_assert_eq!((f.src_addr.octets(), f.dst_addr.octets()), (src, dst));
+            prop_assert_eq!((f.d_pkts, f.d_octets, f.src_port, f.dst_port), (packets, bytes, ports.0, ports.1));
+            prop_assert_eq!((f.protocol_number, f.tos, f.tcp_flags), (proto, tos, flags));
+            prop_assert_eq!((f.first, f.last, f.input, f.output), (times.0, times.1, ifs.0, ifs.1));
+        }
+    }
+}
