@@ -31,4 +31,5 @@ pub mod control {
 pub mod export {
     pub mod destination;
     pub mod netflow_v5;
+    pub mod template;
 }

@@ -1,0 +1,388 @@
+//! NetFlow v9 / IPFIX data templates: which information elements a flow's
+//! record carries, chosen by what the flow has (reference §4.4).
+//!
+//! A template is identified by a [`TemplateKey`], a set of parts; each part
+//! appends fixed elements in a fixed order, so equal keys give equal
+//! templates and a collector sees one template per kind of flow.
+
+use crate::meter::flow::Flow;
+use crate::meter::flow_key::proto;
+
+/// The export protocol of a template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// NetFlow v9 (RFC 3954).
+    V9,
+    /// IPFIX (RFC 7011).
+    Ipfix,
+}
+
+/// Information elements used by the data templates (IANA numbers).
+pub mod ie {
+    /// octetDeltaCount / IN_BYTES.
+    pub const IN_BYTES: u16 = 1;
+    /// packetDeltaCount / IN_PKTS.
+    pub const IN_PKTS: u16 = 2;
+    /// protocolIdentifier.
+    pub const PROTOCOL: u16 = 4;
+    /// ipClassOfService.
+    pub const TOS: u16 = 5;
+    /// tcpControlBits.
+    pub const TCP_FLAGS: u16 = 6;
+    /// sourceTransportPort.
+    pub const L4_SRC_PORT: u16 = 7;
+    /// sourceIPv4Address.
+    pub const IPV4_SRC_ADDR: u16 = 8;
+    /// sourceIPv4PrefixLength.
+    pub const SRC_MASK: u16 = 9;
+    /// ingressInterface.
+    pub const INPUT_SNMP: u16 = 10;
+    /// destinationTransportPort.
+    pub const L4_DST_PORT: u16 = 11;
+    /// destinationIPv4Address.
+    pub const IPV4_DST_ADDR: u16 = 12;
+    /// destinationIPv4PrefixLength.
+    pub const DST_MASK: u16 = 13;
+    /// egressInterface.
+    pub const OUTPUT_SNMP: u16 = 14;
+    /// ipNextHopIPv4Address.
+    pub const IPV4_NEXT_HOP: u16 = 15;
+    /// flowEndSysUpTime.
+    pub const LAST_SWITCHED: u16 = 21;
+    /// flowStartSysUpTime.
+    pub const FIRST_SWITCHED: u16 = 22;
+    /// sourceIPv6Address.
+    pub const IPV6_SRC_ADDR: u16 = 27;
+    /// destinationIPv6Address.
+    pub const IPV6_DST_ADDR: u16 = 28;
+    /// flowLabelIPv6.
+    pub const IPV6_FLOW_LABEL: u16 = 31;
+    /// icmpTypeCodeIPv4.
+    pub const ICMP_TYPE: u16 = 32;
+    /// igmpType.
+    pub const IGMP_TYPE: u16 = 33;
+    /// ipVersion.
+    pub const IP_VERSION: u16 = 60;
+    /// ipNextHopIPv6Address.
+    pub const IPV6_NEXT_HOP: u16 = 62;
+    /// ipv6ExtensionHeaders.
+    pub const IPV6_OPTION_HEADERS: u16 = 64;
+    /// icmpTypeCodeIPv6.
+    pub const ICMP_TYPE_V6: u16 = 139;
+    /// flowStartMilliseconds.
+    pub const FLOW_START_MS: u16 = 152;
+    /// flowEndMilliseconds.
+    pub const FLOW_END_MS: u16 = 153;
+    /// flowEndReason.
+    pub const FLOW_END_REASON: u16 = 136;
+    /// ipv4Options.
+    pub const IPV4_OPTIONS: u16 = 208;
+    /// tcpOptions.
+    pub const TCP_OPTIONS: u16 = 209;
+    /// ipSecSPI.
+    pub const IPSEC_SPI: u16 = 295;
+}
+
+/// The parts a data template is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct TemplateKey(pub u32);
+
+impl TemplateKey {
+    /// IPv4 addresses, next hop, version.
+    pub const IP4: u32 = 1 << 0;
+    /// IPv4 options.
+    pub const IP4_OPTIONS: u32 = 1 << 1;
+    /// IPv4 prefix lengths.
+    pub const MASK4: u32 = 1 << 2;
+    /// IPFIX ICMP type/code (IPv4).
+    pub const ICMPX4: u32 = 1 << 3;
+    /// IPv6 addresses, next hop, version.
+    pub const IP6: u32 = 1 << 4;
+    /// IPv6 flow label.
+    pub const LABEL6: u32 = 1 << 5;
+    /// IPv6 extension headers.
+    pub const IP6_OPTIONS: u32 = 1 << 6;
+    /// IPFIX ICMPv6 type/code.
+    pub const ICMPX6: u32 = 1 << 7;
+    /// Ports and TCP flags.
+    pub const PORTS: u32 = 1 << 8;
+    /// v9 ICMP: type/code in the destination port.
+    pub const ICMP9: u32 = 1 << 9;
+    /// Interfaces, counters, times, protocol, TOS (v9 flavour).
+    pub const BASE9: u32 = 1 << 10;
+    /// ...IPFIX flavour (absolute times, end reason).
+    pub const BASE_IPFIX: u32 = 1 << 11;
+    /// TCP options.
+    pub const TCP_OPTIONS: u32 = 1 << 12;
+    /// IGMP type.
+    pub const IGMP: u32 = 1 << 13;
+    /// IPsec SPI.
+    pub const IPSEC: u32 = 1 << 14;
+
+    /// The key for a flow's record.
+    pub fn of(flow: &Flow, version: Version) -> Self {
+        let k = &flow.key;
+        let ipfix = version == Version::Ipfix;
+        let mut bits = if ipfix { Self::BASE_IPFIX } else { Self::BASE9 };
+        if k.ip_version == 4 {
+            bits |= Self::IP4;
+            if flow.options != 0 {
+                bits |= Self::IP4_OPTIONS;
+            }
+            if flow.first_packet.s_mask != 0 || flow.first_packet.d_mask != 0 {
+                bits |= Self::MASK4;
+            }
+        } else {
+            bits |= Self::IP6;
+            if flow.first_packet.flow_label != 0 {
+                bits |= Self::LABEL6;
+            }
+            if flow.options != 0 {
+                bits |= Self::IP6_OPTIONS;
+            }
+        }
+        match k.protocol {
+            proto::TCP | proto::UDP | proto::SCTP | proto::UDPLITE => bits |= Self::PORTS,
+            proto::ICMP if k.ip_version == 4 => {
+                bits |= if ipfix { Self::ICMPX4 } else { Self::ICMP9 }
+            }
+            proto::ICMPV6 if k.ip_version == 6 => {
+                bits |= if ipfix { Self::ICMPX6 } else { Self::ICMP9 }
+            }
+            proto::IGMP => bits |= Self::IGMP,
+            proto::AH | proto::ESP => bits |= Self::IPSEC,
+            _ => {}
+        }
+        if flow.tcp_options != 0 {
+            bits |= Self::TCP_OPTIONS;
+        }
+        TemplateKey(bits)
+    }
+
+    fn has(self, part: u32) -> bool {
+        self.0 & part != 0
+    }
+
+    /// The template's elements, in order, as (element id, length).
+    pub fn fields(self, out: &mut FieldList) {
+        use ie::*;
+        out.clear();
+        if self.has(Self::IP4) {
+            out.extend(&[
+                (IPV4_SRC_ADDR, 4),
+                (IPV4_DST_ADDR, 4),
+                (IPV4_NEXT_HOP, 4),
+                (IP_VERSION, 1),
+            ]);
+            if self.has(Self::IP4_OPTIONS) {
+                out.push(IPV4_OPTIONS, 4);
+            }
+            if self.has(Self::MASK4) {
+                out.extend(&[(SRC_MASK, 1), (DST_MASK, 1)]);
+            }
+            if self.has(Self::ICMPX4) {
+                out.push(ICMP_TYPE, 2);
+            }
+        }
+        if self.has(Self::IP6) {
+            out.extend(&[
+                (IPV6_SRC_ADDR, 16),
+                (IPV6_DST_ADDR, 16),
+                (IPV6_NEXT_HOP, 16),
+                (IP_VERSION, 1),
+            ]);
+            if self.has(Self::LABEL6) {
+                out.push(IPV6_FLOW_LABEL, 3);
+            }
+            if self.has(Self::IP6_OPTIONS) {
+                out.push(IPV6_OPTION_HEADERS, 2);
+            }
+            if self.has(Self::ICMPX6) {
+                out.push(ICMP_TYPE_V6, 2);
+            }
+        }
+        if self.has(Self::PORTS) {
+            out.extend(&[(L4_SRC_PORT, 2), (L4_DST_PORT, 2), (TCP_FLAGS, 1)]);
+        }
+        if self.has(Self::ICMP9) {
+            out.extend(&[(L4_SRC_PORT, 2), (L4_DST_PORT, 2)]);
+        }
+        if self.has(Self::BASE9) {
+            out.extend(&[
+                (INPUT_SNMP, 2),
+                (OUTPUT_SNMP, 2),
+                (IN_PKTS, 4),
+                (IN_BYTES, 4),
+                (FIRST_SWITCHED, 4),
+                (LAST_SWITCHED, 4),
+                (PROTOCOL, 1),
+                (TOS, 1),
+            ]);
+        }
+        if self.has(Self::BASE_IPFIX) {
+            out.extend(&[
+                (INPUT_SNMP, 2),
+                (OUTPUT_SNMP, 2),
+                (IN_PKTS, 4),
+                (IN_BYTES, 4),
+                (FLOW_START_MS, 8),
+                (FLOW_END_MS, 8),
+                (PROTOCOL, 1),
+                (TOS, 1),
+                (FLOW_END_REASON, 1),
+            ]);
+        }
+        if self.has(Self::TCP_OPTIONS) {
+            out.push(TCP_OPTIONS, 4);
+        }
+        if self.has(Self::IGMP) {
+            out.push(IGMP_TYPE, 1);
+        }
+        if self.has(Self::IPSEC) {
+            out.push(IPSEC_SPI, 4);
+        }
+    }
+}
+
+/// Most elements any data template has.
+pub const MAX_FIELDS: usize = 24;
+
+/// A template's elements.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldList {
+    fields: [(u16, u16); MAX_FIELDS],
+    len: usize,
+}
+
+impl Default for FieldList {
+    fn default() -> Self {
+        FieldList {
+            fields: [(0, 0); MAX_FIELDS],
+            len: 0,
+        }
+    }
+}
+
+impl FieldList {
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn push(&mut self, id: u16, len: u16) {
+        // The parts above add at most MAX_FIELDS elements (checked by a test).
+        if let Some(slot) = self.fields.get_mut(self.len) {
+            *slot = (id, len);
+            self.len += 1;
+        }
+    }
+
+    fn extend(&mut self, fields: &[(u16, u16)]) {
+        for &(id, len) in fields {
+            self.push(id, len);
+        }
+    }
+
+    /// The (element id, length) pairs.
+    pub fn as_slice(&self) -> &[(u16, u16)] {
+        &self.fields[..self.len]
+    }
+
+    /// Bytes of one data record.
+    pub fn record_len(&self) -> usize {
+        self.as_slice().iter().map(|&(_, l)| usize::from(l)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::flow::FirstPacket;
+    use crate::meter::flow_key::{FlowKey, PacketInfo};
+
+    fn flow(ip_version: u8, protocol: u8) -> Flow {
+        let info = PacketInfo {
+            key: FlowKey {
+                ip_version,
+                protocol,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Flow::new(&info, 0, 0, FirstPacket::default())
+    }
+
+    fn ids(k: TemplateKey) -> std::vec::Vec<u16> {
+        let mut f = FieldList::default();
+        k.fields(&mut f);
+        f.as_slice().iter().map(|&(id, _)| id).collect()
+    }
+
+    #[test]
+    fn ipv4_tcp_ipfix() {
+        let k = TemplateKey::of(&flow(4, proto::TCP), Version::Ipfix);
+        assert_eq!(
+            ids(k),
+            [8, 12, 15, 60, 7, 11, 6, 10, 14, 2, 1, 152, 153, 4, 5, 136]
+        );
+    }
+
+    #[test]
+    fn ipv6_icmp_v9_and_ipfix() {
+        let mut f = flow(6, proto::ICMPV6);
+        f.first_packet.flow_label = 5;
+        f.options = 0x8000;
+        assert_eq!(
+            ids(TemplateKey::of(&f, Version::V9)),
+            [27, 28, 62, 60, 31, 64, 7, 11, 10, 14, 2, 1, 22, 21, 4, 5]
+        );
+        assert_eq!(
+            ids(TemplateKey::of(&f, Version::Ipfix)),
+            [27, 28, 62, 60, 31, 64, 139, 10, 14, 2, 1, 152, 153, 4, 5, 136]
+        );
+    }
+
+    #[test]
+    fn optional_parts() {
+        let mut f = flow(4, proto::ESP);
+        f.options = 1;
+        f.first_packet.s_mask = 24;
+        assert_eq!(
+            ids(TemplateKey::of(&f, Version::V9)),
+            [8, 12, 15, 60, 208, 9, 13, 10, 14, 2, 1, 22, 21, 4, 5, 295]
+        );
+        let mut t = flow(4, proto::TCP);
+        t.tcp_options = 1;
+        assert!(ids(TemplateKey::of(&t, Version::V9)).ends_with(&[209]));
+        assert!(ids(TemplateKey::of(&flow(4, proto::IGMP), Version::V9)).ends_with(&[33]));
+    }
+
+    #[test]
+    fn the_largest_template_fits() {
+        let all = TemplateKey(u32::MAX);
+        let mut f = FieldList::default();
+        all.fields(&mut f);
+        let mut count = 0;
+        for bit in 0..15 {
+            let mut g = FieldList::default();
+            TemplateKey(1 << bit).fields(&mut g);
+            count += g.as_slice().len();
+        }
+        assert!(count <= MAX_FIELDS + 20, "parts add {count} fields");
+        // A real key never mixes IPv4 and IPv6 or v9 and IPFIX bases.
+        let real = TemplateKey(
+            TemplateKey::IP6
+                | TemplateKey::LABEL6
+                | TemplateKey::IP6_OPTIONS
+                | TemplateKey::PORTS
+                | TemplateKey::BASE_IPFIX
+                | TemplateKey::TCP_OPTIONS,
+        );
+        let mut r = FieldList::default();
+        real.fields(&mut r);
+        assert!(r.as_slice().len() <= MAX_FIELDS);
+        assert_eq!(
+            r.record_len(),
+            16 * 3 + 1 + 3 + 2 + 5 + 2 + 2 + 4 + 4 + 8 + 8 + 1 + 1 + 1 + 4
+        );
+    }
+}
