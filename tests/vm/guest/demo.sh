@@ -28,4 +28,4 @@ for t in iptables ip6tables; do
 done
 netns_teardown
 show rmmod ipt_NETFLOW
-show sh -c "dmesg | grep -i netflow"
+show sh -c "dmesg | grep ipt_NETFLOW:"
