@@ -19,7 +19,7 @@ use super::scanner_kernel::Scanner;
 use super::stats::CpuStats;
 use crate::control::params_kernel as params;
 use crate::sys::bindings;
-use crate::sys::percpu::{nr_online_cpus, nr_possible_cpus, possible_cpus, PerCpu};
+use crate::sys::percpu::{nr_possible_cpus, possible_cpus, PerCpu};
 use crate::sys::skb::SkbView;
 use crate::sys::slab::{Buckets, FlowCache};
 use crate::sys::sync::{BhOff, SpinLocked};
@@ -320,62 +320,84 @@ impl Meter {
     /// `list` with the same key become one, and an idle record whose flow is
     /// still alive on another CPU is added into that live record instead of
     /// leaving. Returns the records that leave, each flow once.
+    ///
+    /// Sorting makes the first step O(n log n); the second takes each CPU's
+    /// lock once per chunk of records, so a big batch never holds up a
+    /// CPU's packet path for long.
     pub fn merge_across_cpus(&self, mut list: FlowList) -> FlowList {
-        if nr_online_cpus() < 2 && nr_possible_cpus() < 2 {
+        if nr_possible_cpus() < 2 || list.is_empty() {
             return list;
         }
         let mut out = FlowList::new();
-        while let Some(rec) = list.pop() {
-            // SAFETY: records in the list are live and ours.
-            let r = unsafe { &mut *rec.as_ptr() };
-            // Same key further down the batch: fold it in.
-            let mut rest = FlowList::new();
-            while let Some(other) = list.pop() {
-                // SAFETY: as above.
-                let o = unsafe { other.as_ref() };
-                if o.hash == r.hash && o.key == r.key {
-                    r.absorb(o);
-                    if o.end_reason == EndReason::Active {
-                        r.end_reason = EndReason::Active;
+        let Ok(mut recs) = KVec::<NonNull<Flow>>::with_capacity(list.len(), GFP_KERNEL) else {
+            return list; // no memory to merge: export the records as they are
+        };
+        while let Some(f) = list.pop() {
+            if recs.push(f, GFP_KERNEL).is_err() {
+                // SAFETY: ours, in no list now; exported unmerged.
+                unsafe { out.push(f) };
+            }
+        }
+        recs.sort_unstable_by(|a, b| {
+            // SAFETY: the records are live and ours.
+            let (a, b) = unsafe { (a.as_ref(), b.as_ref()) };
+            (a.hash, a.key.words()).cmp(&(b.hash, b.key.words()))
+        });
+        // Fold runs of one key into their first record; survivors move to
+        // the front of `recs`.
+        let mut kept = 0;
+        for i in 0..recs.len() {
+            let cur = recs[i];
+            if kept > 0 {
+                let head = recs[kept - 1];
+                // SAFETY: distinct live records of ours.
+                let (h, c) = unsafe { (&mut *head.as_ptr(), cur.as_ref()) };
+                if h.hash == c.hash && h.key == c.key {
+                    h.absorb(c);
+                    if c.end_reason == EndReason::Active {
+                        h.end_reason = EndReason::Active;
                     }
-                    self.free_flow(other);
-                } else {
-                    // SAFETY: moving between our own lists.
-                    unsafe { rest.push(other) };
+                    self.free_flow(cur);
+                    continue;
                 }
             }
-            list = rest;
-            let idle = matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow);
-            if idle && self.absorb_into_live(r) {
+            recs[kept] = cur;
+            kept += 1;
+        }
+        let recs = &recs[..kept];
+        // Idle records of flows still alive elsewhere join the live record.
+        const CHUNK: usize = 256;
+        for cpu in possible_cpus() {
+            for chunk in recs.chunks(CHUNK) {
+                self.cpus.get(cpu).flows.lock_bh(|f| {
+                    for rec in chunk {
+                        // SAFETY: ours and live; the table's flows are live
+                        // under its lock.
+                        unsafe {
+                            let r = &mut *rec.as_ptr();
+                            if !matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow) {
+                                continue;
+                            }
+                            let mut searched = 0;
+                            if let Some(live) = f.table.find(&r.key, r.hash, &mut searched) {
+                                (*live.as_ptr()).absorb(r);
+                                r.end_reason = EndReason::None; // absorbed
+                            }
+                        }
+                    }
+                });
+            }
+        }
+        for &rec in recs {
+            // SAFETY: ours and live.
+            if unsafe { rec.as_ref() }.end_reason == EndReason::None {
                 self.free_flow(rec);
             } else {
-                // SAFETY: ours, in no list now.
+                // SAFETY: ours, in no list.
                 unsafe { out.push(rec) };
             }
         }
         out
-    }
-
-    /// Adds `rec` into a live record of the same flow on any CPU; true if
-    /// one took it.
-    fn absorb_into_live(&self, rec: &Flow) -> bool {
-        for cpu in possible_cpus() {
-            let taken = self.cpus.get(cpu).flows.lock_bh(|f| {
-                let mut searched = 0;
-                match f.table.find(&rec.key, rec.hash, &mut searched) {
-                    Some(live) => {
-                        // SAFETY: a live flow of that table, under its lock.
-                        unsafe { (*live.as_ptr()).absorb(rec) };
-                        true
-                    }
-                    None => false,
-                }
-            });
-            if taken {
-                return true;
-            }
-        }
-        false
     }
 
     /// Frees a record that left its table and gives back its maxflows slot.

@@ -118,9 +118,3 @@ pub fn possible_cpus() -> impl Iterator<Item = u32> {
 pub fn nr_possible_cpus() -> u32 {
     possible_cpus().count() as u32
 }
-
-/// How many CPUs are online now.
-pub fn nr_online_cpus() -> u32 {
-    // SAFETY: reads cpumask state.
-    unsafe { bindings::nf_num_online_cpus() }
-}
