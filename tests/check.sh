@@ -54,7 +54,8 @@ else
 	grep -E '^test .* FAILED|panicked' "$host_log" | head -n 20 >&2
 fi
 
-tier "host: fuzz the flow-key extractor (${NF_FUZZ_SECONDS:-60} s)" tests/fuzz.sh
+tier "host: configure refuses unusable kernel trees" tests/configure.sh
+tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-60} s each)" tests/fuzz.sh
 
 for k in $kernels; do
 	tier "build: kernel $k" scripts/build-kernel.sh "$k"
