@@ -30,6 +30,9 @@ pub struct Template {
     pub id: u16,
     /// Its elements.
     pub fields: FieldList,
+    /// For an options template, how many leading elements are its scope;
+    /// 0 for a data template.
+    pub scope_fields: u16,
     /// Whether it was ever sent (since the last reset).
     pub sent: bool,
     /// The PDU count when it was last sent.
@@ -70,20 +73,50 @@ impl TemplateCache {
                 let i = self.entries.iter().position(Option::is_none)?;
                 let mut fields = FieldList::default();
                 key.fields(&mut fields);
-                self.entries[i] = Some(Template {
-                    key,
-                    id: self.next_id,
-                    fields,
-                    sent: false,
-                    sent_pdu: 0,
-                    sent_at: 0,
-                });
-                self.next_id = if self.next_id == u16::MAX {
-                    FIRST_TEMPLATE_ID
-                } else {
-                    self.next_id + 1
-                };
-                self.generated += 1;
+                self.insert(i, key, fields, 0);
+                i
+            }
+        };
+        self.entries[idx].as_mut()
+    }
+
+    fn insert(&mut self, i: usize, key: TemplateKey, fields: FieldList, scope_fields: u16) {
+        self.entries[i] = Some(Template {
+            key,
+            id: self.next_id,
+            fields,
+            scope_fields,
+            sent: false,
+            sent_pdu: 0,
+            sent_at: 0,
+        });
+        self.next_id = if self.next_id == u16::MAX {
+            FIRST_TEMPLATE_ID
+        } else {
+            self.next_id + 1
+        };
+        self.generated += 1;
+    }
+
+    /// The options template `key` (bit 31 set, to keep it apart from data
+    /// templates) with `fields`, the first `scope_fields` of them its scope.
+    pub fn get_options(
+        &mut self,
+        key: TemplateKey,
+        fields: &[(u16, u16)],
+        scope_fields: u16,
+    ) -> Option<&mut Template> {
+        let idx = match self
+            .entries
+            .iter()
+            .position(|e| e.is_some_and(|t| t.key == key))
+        {
+            Some(i) => i,
+            None => {
+                let i = self.entries.iter().position(Option::is_none)?;
+                let mut list = FieldList::default();
+                list.extend(fields);
+                self.insert(i, key, list, scope_fields);
                 i
             }
         };
@@ -99,6 +132,18 @@ impl TemplateCache {
     /// sent again before its next data. Ids keep counting up.
     pub fn reset(&mut self) {
         self.entries = [None; MAX_TEMPLATES];
+    }
+}
+
+/// The v9 scope type for an IPFIX scope element (RFC 3954 §6.1): System,
+/// Interface, Line Card or Template.
+fn v9_scope(ipfix_id: u16) -> u16 {
+    match ipfix_id {
+        149 | 143 | 144 => 1, // observationDomainId, meteringProcessId, exportingProcessId
+        10 | 198 => 2,        // ingressInterface, portId
+        141 | 142 => 3,       // lineCardId, observationPointId
+        145 => 5,             // templateId
+        other => other,
     }
 }
 
@@ -213,10 +258,12 @@ impl Pdu {
             && (!template.sent
                 || pdu_count > template.sent_pdu + u64::from(refresh_rate)
                 || now > template.sent_at + u64::from(timeout_rate_min) * 60);
-        let tpl_len = if needs_template {
-            8 + 4 * template.fields.as_slice().len()
-        } else {
-            0
+        let options = template.scope_fields > 0;
+        let tpl_len = match (needs_template, options) {
+            (false, _) => 0,
+            (true, false) => 8 + 4 * template.fields.as_slice().len(),
+            // Options template sets have a 10-byte header.
+            (true, true) => 10 + 4 * template.fields.as_slice().len(),
         };
         let set_hdr = if same_set { 0 } else { 4 };
         // Padding the set being closed is part of what must fit; when the
@@ -232,12 +279,35 @@ impl Pdu {
             self.close_set(true);
         }
         if needs_template {
-            let set_id: u16 = if self.version == Version::V9 { 0 } else { 2 };
+            let n = template.fields.as_slice().len() as u16;
+            let scope = template.scope_fields;
+            let set_id: u16 = match (self.version, options) {
+                (Version::V9, false) => 0,
+                (Version::Ipfix, false) => 2,
+                (Version::V9, true) => 1,
+                (Version::Ipfix, true) => 3,
+            };
             self.put(&set_id.to_be_bytes());
             self.put(&(tpl_len as u16).to_be_bytes());
             self.put(&template.id.to_be_bytes());
-            self.put(&(template.fields.as_slice().len() as u16).to_be_bytes());
-            for &(id, len) in template.fields.as_slice() {
+            match (self.version, options) {
+                (_, false) => self.put(&n.to_be_bytes()),
+                // v9: scope and option lengths in bytes of field specifiers.
+                (Version::V9, true) => {
+                    self.put(&(4 * scope).to_be_bytes());
+                    self.put(&(4 * (n - scope)).to_be_bytes());
+                }
+                (Version::Ipfix, true) => {
+                    self.put(&n.to_be_bytes());
+                    self.put(&scope.to_be_bytes());
+                }
+            }
+            for (i, &(id, len)) in template.fields.as_slice().iter().enumerate() {
+                let id = if self.version == Version::V9 && options && i < usize::from(scope) {
+                    v9_scope(id)
+                } else {
+                    id
+                };
                 self.put(&id.to_be_bytes());
                 self.put(&len.to_be_bytes());
             }
@@ -541,5 +611,98 @@ mod tests {
         let (last, rest) = lens.split_last().unwrap();
         assert!(rest.iter().all(|l| l % 4 == 0), "{lens:?}");
         assert!(*last > 0);
+    }
+
+    /// The metering statistics options record (scope: observation domain).
+    const MPSTAT: [(u16, u16); 5] = [(149, 4), (41, 8), (42, 8), (40, 8), (163, 8)];
+
+    fn options_pdu(version: Version) -> Vec<u8> {
+        let mut cache = TemplateCache::default();
+        let mut pdu = Pdu::new(version);
+        let t = cache
+            .get_options(TemplateKey(1 << 31 | 2), &MPSTAT, 1)
+            .unwrap();
+        pdu.add_record(t, 0, 0, 20, 30, |b| {
+            b[0..4].copy_from_slice(&7u32.to_be_bytes());
+            b[4..12].copy_from_slice(&11u64.to_be_bytes());
+            b[12..20].copy_from_slice(&222u64.to_be_bytes());
+            b[20..28].copy_from_slice(&3333u64.to_be_bytes());
+            b[28..36].copy_from_slice(&44444u64.to_be_bytes());
+        })
+        .unwrap();
+        // A data record after it, in the same PDU.
+        let f = flow(4, 17, 9);
+        let t = cache.get(TemplateKey::of(&f, version)).unwrap();
+        let fields = t.fields;
+        pdu.add_record(t, 0, 0, 20, 30, |b| {
+            write_record(fields.as_slice(), b, &f, &TIMES)
+        })
+        .unwrap();
+        pdu.finish(&PduHeader {
+            domain: 7,
+            ..Default::default()
+        })
+        .to_vec()
+    }
+
+    fn numbers(pairs: impl Iterator<Item = Vec<u8>>) -> Vec<u64> {
+        pairs
+            .map(|b| b.iter().fold(0u64, |n, &x| n << 8 | u64::from(x)))
+            .collect()
+    }
+
+    #[test]
+    fn ipfix_options_template_and_record_decode() {
+        let p = options_pdu(Version::Ipfix);
+        let r = NetflowParser::default().parse_bytes(&p);
+        assert!(r.error.is_none(), "{:?}", r.error);
+        let NetflowPacket::IPFix(ipfix) = &r.packets[0] else {
+            panic!("not IPFIX")
+        };
+        let mut saw_template = false;
+        let mut values = Vec::new();
+        for set in &ipfix.flowsets {
+            match &set.body {
+                IpfixBody::OptionsTemplate(t) => {
+                    assert_eq!((t.field_count, t.scope_field_count), (5, 1));
+                    saw_template = true;
+                }
+                IpfixBody::OptionsTemplates(ts) => {
+                    assert_eq!((ts[0].field_count, ts[0].scope_field_count), (5, 1));
+                    saw_template = true;
+                }
+                IpfixBody::OptionsData(d) => {
+                    values = numbers(d.fields[0].iter().map(|(_, v)| {
+                        let mut b = Vec::new();
+                        v.write_be_bytes(&mut b).unwrap();
+                        b
+                    }));
+                }
+                _ => {}
+            }
+        }
+        assert!(saw_template);
+        assert_eq!(values, [7, 11, 222, 3333, 44444]);
+    }
+
+    #[test]
+    fn v9_options_template_uses_scope_types() {
+        let p = options_pdu(Version::V9);
+        let r = NetflowParser::default().parse_bytes(&p);
+        assert!(r.error.is_none(), "{:?}", r.error);
+        let NetflowPacket::V9(v9) = &r.packets[0] else {
+            panic!("not v9")
+        };
+        let mut saw = false;
+        for set in &v9.flowsets {
+            if let V9Body::OptionsTemplate(t) = &set.body {
+                let t = &t.templates[0];
+                assert_eq!((t.options_scope_length, t.options_length), (4, 16));
+                saw = true;
+            }
+        }
+        assert!(saw, "{:?}", v9.flowsets);
+        // Two templates and two data records.
+        assert_eq!(v9.header.count, 4);
     }
 }

@@ -276,7 +276,8 @@ impl FieldList {
         }
     }
 
-    fn extend(&mut self, fields: &[(u16, u16)]) {
+    /// Appends elements.
+    pub fn extend(&mut self, fields: &[(u16, u16)]) {
         for &(id, len) in fields {
             self.push(id, len);
         }
