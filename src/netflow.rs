@@ -36,6 +36,16 @@ pub mod control {
     pub mod sysctl_kernel;
 }
 
+/// Where exports leave: destinations, encoders, sockets.
+pub mod export {
+    pub mod destination;
+    pub mod netflow_v5;
+    pub mod pdu;
+    pub mod record;
+    pub mod socket_kernel;
+    pub mod template;
+}
+
 /// Kernel bindings, C helper wrappers and the safe abstractions over them.
 pub mod sys {
     pub mod bindings;

@@ -60,6 +60,30 @@ impl fmt::Display for Destination {
     }
 }
 
+/// Linux's `AF_INET`.
+pub const AF_INET: u16 = 2;
+/// Linux's `AF_INET6`.
+pub const AF_INET6: u16 = 10;
+
+/// The bytes of a Linux `struct sockaddr_in` or `sockaddr_in6` for `addr`,
+/// and how many of them are used.
+pub fn sockaddr(addr: &SocketAddr) -> ([u8; 28], usize) {
+    let mut b = [0u8; 28];
+    b[2..4].copy_from_slice(&addr.port().to_be_bytes());
+    match addr.ip() {
+        IpAddr::V4(a) => {
+            b[0..2].copy_from_slice(&AF_INET.to_ne_bytes());
+            b[4..8].copy_from_slice(&a.octets());
+            (b, 16)
+        }
+        IpAddr::V6(a) => {
+            b[0..2].copy_from_slice(&AF_INET6.to_ne_bytes());
+            b[8..24].copy_from_slice(&a.octets());
+            (b, 28)
+        }
+    }
+}
+
 /// Why a destination string was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DestinationError {
@@ -268,6 +292,21 @@ mod tests {
             ["10.0.0.1:1", "10.0.0.2:2055", "[::1]:3", "10.0.0.1:2"]
         );
         assert!(Destinations::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn sockaddr_layouts() {
+        let (b, n) = sockaddr(&"10.1.2.3:2055".parse().unwrap());
+        assert_eq!(n, 16);
+        assert_eq!(
+            &b[..8],
+            &[&AF_INET.to_ne_bytes()[..], &[0x08, 0x07, 10, 1, 2, 3]].concat()[..]
+        );
+        let (b, n) = sockaddr(&"[2001:db8::1]:9995".parse().unwrap());
+        assert_eq!(n, 28);
+        assert_eq!(&b[2..4], &9995u16.to_be_bytes());
+        assert_eq!(b[8], 0x20);
+        assert_eq!(b[23], 1);
     }
 
     #[test]

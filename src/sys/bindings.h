@@ -4,6 +4,7 @@
  * bindgen on this header with the flags of the kernel being built, so every
  * struct layout in the generated bindings is that kernel's own.
  */
+#include <linux/errno.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>

@@ -21,6 +21,9 @@
 #include <linux/workqueue.h>
 #include <linux/mm.h>
 #include <net/route.h>
+#include <net/sock.h>
+#include <linux/net.h>
+#include <linux/in.h>
 #include <net/ip6_fib.h>
 
 #include "helpers.h"
@@ -239,4 +242,98 @@ unsigned int nf_smp_processor_id(void)
 u64 nf_totalram_bytes(void)
 {
 	return (u64)totalram_pages() << PAGE_SHIFT;
+}
+
+/*
+ * kernel_bind()/kernel_connect() take struct sockaddr_unsized on 7.x
+ * (configure's nf_sockaddr_unsized probe).
+ */
+#ifdef NF_SOCKADDR_UNSIZED
+#define NF_SOCKADDR(p) ((struct sockaddr_unsized *)(p))
+#else
+#define NF_SOCKADDR(p) ((struct sockaddr *)(p))
+#endif
+
+static void nf_usock_error_report(struct sock *sk)
+{
+	atomic_t *cberr;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	cberr = sk->sk_user_data;
+	if (cberr)
+		atomic_inc(cberr);
+	read_unlock_bh(&sk->sk_callback_lock);
+	WRITE_ONCE(sk->sk_err, 0);
+}
+
+int nf_usock_create(int family, struct socket **res)
+{
+	int err = sock_create_kern(&init_net, family, SOCK_DGRAM, IPPROTO_UDP, res);
+
+	if (!err)
+		(*res)->sk->sk_allocation = GFP_ATOMIC;
+	return err;
+}
+
+void nf_usock_setup(struct socket *sock, atomic_t *cberr, int sndbuf)
+{
+	struct sock *sk = sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = cberr;
+	sk->sk_error_report = nf_usock_error_report;
+	write_unlock_bh(&sk->sk_callback_lock);
+	if (sndbuf > 0)
+		WRITE_ONCE(sk->sk_sndbuf, sndbuf);
+}
+
+int nf_usock_bind_dev(struct socket *sock, const char *ifname)
+{
+	struct net_device *dev = dev_get_by_name(&init_net, ifname);
+
+	if (!dev)
+		return -ENODEV;
+	sock->sk->sk_bound_dev_if = dev->ifindex;
+	dev_put(dev);
+	sk_dst_reset(sock->sk);
+	return 0;
+}
+
+int nf_usock_bind(struct socket *sock, const void *addr, int addrlen)
+{
+	return kernel_bind(sock, NF_SOCKADDR(addr), addrlen);
+}
+
+int nf_usock_connect(struct socket *sock, const void *addr, int addrlen)
+{
+	return kernel_connect(sock, NF_SOCKADDR(addr), addrlen, 0);
+}
+
+int nf_usock_send(struct socket *sock, const void *buf, size_t len)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	return kernel_sendmsg(sock, &msg, &iov, 1, len);
+}
+
+void nf_usock_release(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	/* No callback may reach the owner's counter after this. */
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	write_unlock_bh(&sk->sk_callback_lock);
+	sock_release(sock);
+}
+
+unsigned int nf_usock_sndbuf(const struct socket *sock)
+{
+	return READ_ONCE(sock->sk->sk_sndbuf);
+}
+
+unsigned int nf_usock_wmem(const struct socket *sock)
+{
+	return refcount_read(&sock->sk->sk_wmem_alloc);
 }

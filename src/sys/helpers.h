@@ -97,4 +97,20 @@ bool nf_schedule_delayed_work_on(int cpu, struct delayed_work *work, unsigned lo
 unsigned int nf_num_online_cpus(void);
 bool nf_cpu_online(unsigned int cpu);
 
+/*
+ * Export sockets: kernel UDP sockets in init_net. The error-report callback
+ * counts ICMP errors (port unreachable...) into *cberr and clears the
+ * socket error so the next send is not refused for an old error.
+ */
+struct socket;
+int nf_usock_create(int family, struct socket **res);
+void nf_usock_setup(struct socket *sock, atomic_t *cberr, int sndbuf);
+int nf_usock_bind_dev(struct socket *sock, const char *ifname);
+int nf_usock_bind(struct socket *sock, const void *addr, int addrlen);
+int nf_usock_connect(struct socket *sock, const void *addr, int addrlen);
+int nf_usock_send(struct socket *sock, const void *buf, size_t len);
+void nf_usock_release(struct socket *sock);
+unsigned int nf_usock_sndbuf(const struct socket *sock);
+unsigned int nf_usock_wmem(const struct socket *sock);
+
 #endif
