@@ -9,7 +9,7 @@
 //! padded. The v9 header counts records (templates included) and numbers
 //! packets; the IPFIX header numbers data records.
 
-use super::template::{FieldList, TemplateKey, Version};
+use super::template::{TemplateKey, Version};
 
 /// Bytes of the data area (after the header).
 pub const DATA_MAX: usize = 1400;
@@ -28,8 +28,6 @@ pub struct Template {
     pub key: TemplateKey,
     /// Its id on the wire.
     pub id: u16,
-    /// Its elements.
-    pub fields: FieldList,
     /// For an options template, how many leading elements are its scope;
     /// 0 for a data template.
     pub scope_fields: u16,
@@ -71,20 +69,17 @@ impl TemplateCache {
             Some(i) => i,
             None => {
                 let i = self.entries.iter().position(Option::is_none)?;
-                let mut fields = FieldList::default();
-                key.fields(&mut fields);
-                self.insert(i, key, fields, 0);
+                self.insert(i, key, 0);
                 i
             }
         };
         self.entries[idx].as_mut()
     }
 
-    fn insert(&mut self, i: usize, key: TemplateKey, fields: FieldList, scope_fields: u16) {
+    fn insert(&mut self, i: usize, key: TemplateKey, scope_fields: u16) {
         self.entries[i] = Some(Template {
             key,
             id: self.next_id,
-            fields,
             scope_fields,
             sent: false,
             sent_pdu: 0,
@@ -99,13 +94,8 @@ impl TemplateCache {
     }
 
     /// The options template `key` (bit 31 set, to keep it apart from data
-    /// templates) with `fields`, the first `scope_fields` of them its scope.
-    pub fn get_options(
-        &mut self,
-        key: TemplateKey,
-        fields: &[(u16, u16)],
-        scope_fields: u16,
-    ) -> Option<&mut Template> {
+    /// templates) whose first `scope_fields` elements are its scope.
+    pub fn get_options(&mut self, key: TemplateKey, scope_fields: u16) -> Option<&mut Template> {
         let idx = match self
             .entries
             .iter()
@@ -114,9 +104,7 @@ impl TemplateCache {
             Some(i) => i,
             None => {
                 let i = self.entries.iter().position(Option::is_none)?;
-                let mut list = FieldList::default();
-                list.extend(fields);
-                self.insert(i, key, list, scope_fields);
+                self.insert(i, key, scope_fields);
                 i
             }
         };
@@ -243,16 +231,18 @@ impl Pdu {
     /// Adds one data record made with `template`, writing the template
     /// first when the send rule asks for it (`pdu_count` PDUs were sent so
     /// far, `now` in seconds). `write` fills the record's bytes.
+    #[allow(clippy::too_many_arguments)]
     pub fn add_record(
         &mut self,
         template: &mut Template,
+        fields: &[(u16, u16)],
         pdu_count: u64,
         now: u64,
         refresh_rate: u32,
         timeout_rate_min: u32,
         write: impl FnOnce(&mut [u8]),
     ) -> Result<(), Full> {
-        let rec_len = template.fields.record_len();
+        let rec_len: usize = fields.iter().map(|&(_, l)| usize::from(l)).sum();
         let same_set = self.set.is_some_and(|(_, id)| id == template.id);
         let needs_template = !same_set
             && (!template.sent
@@ -261,9 +251,9 @@ impl Pdu {
         let options = template.scope_fields > 0;
         let tpl_len = match (needs_template, options) {
             (false, _) => 0,
-            (true, false) => 8 + 4 * template.fields.as_slice().len(),
+            (true, false) => 8 + 4 * fields.len(),
             // Options template sets have a 10-byte header.
-            (true, true) => 10 + 4 * template.fields.as_slice().len(),
+            (true, true) => 10 + 4 * fields.len(),
         };
         let set_hdr = if same_set { 0 } else { 4 };
         // Padding the set being closed is part of what must fit; when the
@@ -279,7 +269,7 @@ impl Pdu {
             self.close_set(true);
         }
         if needs_template {
-            let n = template.fields.as_slice().len() as u16;
+            let n = fields.len() as u16;
             let scope = template.scope_fields;
             let set_id: u16 = match (self.version, options) {
                 (Version::V9, false) => 0,
@@ -302,7 +292,7 @@ impl Pdu {
                     self.put(&scope.to_be_bytes());
                 }
             }
-            for (i, &(id, len)) in template.fields.as_slice().iter().enumerate() {
+            for (i, &(id, len)) in fields.iter().enumerate() {
                 let id = if self.version == Version::V9 && options && i < usize::from(scope) {
                     v9_scope(id)
                 } else {
@@ -361,6 +351,7 @@ impl Pdu {
 mod tests {
     use super::*;
     use crate::export::record::{write_record, FlowTimes};
+    use crate::export::template::FieldList;
     use crate::meter::flow::{EndReason, FirstPacket, Flow};
     use crate::meter::flow_key::{FlowKey, PacketInfo};
     use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
@@ -422,10 +413,12 @@ mod tests {
         let mut out = Vec::new();
         let mut seq = 0u32;
         for f in flows {
-            let t = cache.get(TemplateKey::of(f, version)).unwrap();
-            let fields = t.fields;
+            let key = TemplateKey::of(f, version);
+            let mut fields = FieldList::default();
+            key.fields(&mut fields);
+            let t = cache.get(key).unwrap();
             let add = |pdu: &mut Pdu, t: &mut Template, n: u64| {
-                pdu.add_record(t, n, 0, 20, 30, |b| {
+                pdu.add_record(t, fields.as_slice(), n, 0, 20, 30, |b| {
                     write_record(fields.as_slice(), b, f, &TIMES)
                 })
             };
@@ -570,11 +563,14 @@ mod tests {
         let f = flow(4, 17, 1);
         let key = TemplateKey::of(&f, Version::Ipfix);
         let mut pdu = Pdu::new(Version::Ipfix);
+        let mut fields = FieldList::default();
+        key.fields(&mut fields);
         let mut with_template = Vec::new();
         for n in 0..50u64 {
             let t = cache.get(key).unwrap();
             let before = t.sent_pdu;
-            pdu.add_record(t, n, 0, 20, 30, |_| {}).unwrap();
+            pdu.add_record(t, fields.as_slice(), n, 0, 20, 30, |_| {})
+                .unwrap();
             with_template.push(n == 0 || t.sent_pdu != before);
             pdu.clear();
         }
@@ -619,10 +615,8 @@ mod tests {
     fn options_pdu(version: Version) -> Vec<u8> {
         let mut cache = TemplateCache::default();
         let mut pdu = Pdu::new(version);
-        let t = cache
-            .get_options(TemplateKey(1 << 31 | 2), &MPSTAT, 1)
-            .unwrap();
-        pdu.add_record(t, 0, 0, 20, 30, |b| {
+        let t = cache.get_options(TemplateKey(1 << 31 | 2), 1).unwrap();
+        pdu.add_record(t, &MPSTAT, 0, 0, 20, 30, |b| {
             b[0..4].copy_from_slice(&7u32.to_be_bytes());
             b[4..12].copy_from_slice(&11u64.to_be_bytes());
             b[12..20].copy_from_slice(&222u64.to_be_bytes());
@@ -632,9 +626,11 @@ mod tests {
         .unwrap();
         // A data record after it, in the same PDU.
         let f = flow(4, 17, 9);
-        let t = cache.get(TemplateKey::of(&f, version)).unwrap();
-        let fields = t.fields;
-        pdu.add_record(t, 0, 0, 20, 30, |b| {
+        let key = TemplateKey::of(&f, version);
+        let mut fields = FieldList::default();
+        key.fields(&mut fields);
+        let t = cache.get(key).unwrap();
+        pdu.add_record(t, fields.as_slice(), 0, 0, 20, 30, |b| {
             write_record(fields.as_slice(), b, &f, &TIMES)
         })
         .unwrap();
