@@ -39,6 +39,7 @@ pub mod control {
 /// Where exports leave: destinations, encoders, sockets.
 pub mod export {
     pub mod destination;
+    pub mod exporter_kernel;
     pub mod netflow_v5;
     pub mod pdu;
     pub mod record;
@@ -50,6 +51,7 @@ pub mod export {
 pub mod sys {
     pub mod bindings;
     pub mod cstr;
+    pub mod fmtbuf;
     pub mod percpu;
     pub mod seq;
     pub mod skb;

@@ -20,6 +20,12 @@ extern int nf_param_hashsize;
 extern int nf_param_maxflows;
 /* The shortest scanner delay, in jiffies. */
 extern unsigned int nf_param_scan_min;
+/* destination=ADDR[:PORT][@BIND][%IF][,...]: the collectors. */
+extern char *nf_param_destination;
+/* engine_id: v5 engine id (low 8 bits), v9 source id, IPFIX domain. */
+extern int nf_param_engine_id;
+/* sndbuf: export socket buffer size (0: system default). */
+extern int nf_param_sndbuf;
 /* refresh-rate: NetFlow v9/IPFIX templates are re-sent every this many packets. */
 extern unsigned int nf_param_refresh_rate;
 /* timeout-rate: ...and at least every this many minutes. */

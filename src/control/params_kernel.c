@@ -47,3 +47,15 @@ MODULE_PARM_DESC(maxflows, "maximum number of flows");
 unsigned int nf_param_scan_min = 1;
 module_param_named(scan_min, nf_param_scan_min, uint, 0644);
 MODULE_PARM_DESC(scan_min, "minimal interval between export scans (jiffies)");
+
+char *nf_param_destination = "127.0.0.1:2055";
+module_param_named(destination, nf_param_destination, charp, 0444);
+MODULE_PARM_DESC(destination, "export destination ipaddress:port");
+
+int nf_param_engine_id;
+module_param_named(engine_id, nf_param_engine_id, int, 0644);
+MODULE_PARM_DESC(engine_id, "Observation Domain ID");
+
+int nf_param_sndbuf;
+module_param_named(sndbuf, nf_param_sndbuf, int, 0444);
+MODULE_PARM_DESC(sndbuf, "udp socket SNDBUF size");

@@ -36,6 +36,22 @@ param_reader! {
     maxflows: i32 = nf_param_maxflows;
     /// `scan-min`, jiffies.
     scan_min: u32 = nf_param_scan_min;
+    /// `engine_id`.
+    engine_id: i32 = nf_param_engine_id;
+    /// `sndbuf` (0: system default).
+    sndbuf: i32 = nf_param_sndbuf;
+}
+
+/// The `destination` given at load.
+pub fn destination_param() -> &'static str {
+    // SAFETY: a charp module parameter: NULL or a NUL-terminated string that
+    // lives as long as the module (0444: not changed after load).
+    let p = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::nf_param_destination)) };
+    if p.is_null() {
+        return "";
+    }
+    // SAFETY: as above.
+    unsafe { crate::sys::cstr::from_c_ptr(p) }.to_str().unwrap_or("")
 }
 
 /// Stores a new value into a parameter variable.

@@ -5,6 +5,7 @@
 //! The writers take plain numbers and produce text through [`core::fmt::Write`];
 //! the kernel glue feeds them a seq_file, the tests a `String`.
 
+use crate::export::destination::Destination;
 use crate::meter::flow::Flow;
 use crate::meter::flow_key::FlowKey;
 use crate::meter::stats::StatsSum;
@@ -204,6 +205,45 @@ pub fn write_export_line(w: &mut impl Write, e: &ExportInfo) -> fmt::Result {
     )
 }
 
+/// One destination's socket as /proc shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct SockRow {
+    /// The destination.
+    pub dest: Destination,
+    /// Whether its socket is connected.
+    pub connected: bool,
+    /// Socket buffer size.
+    pub sndbuf: u32,
+    /// Bytes queued now.
+    pub filled: u32,
+    /// Most bytes seen queued.
+    pub peak: u32,
+    /// Sends refused with a full buffer.
+    pub err_full: u32,
+    /// Failed connects.
+    pub err_connect: u32,
+    /// ICMP errors reported.
+    pub err_cberr: u32,
+    /// Other send errors.
+    pub err_other: u32,
+    /// Connect attempts.
+    pub attempts: u32,
+}
+
+/// A `sockN:` line of `ipt_netflow`.
+pub fn write_sock_line(w: &mut impl Write, i: usize, r: &SockRow) -> fmt::Result {
+    write!(w, "sock{i}: {}", r.dest)?;
+    if r.connected {
+        writeln!(
+            w,
+            ", sndbuf {}, filled {}, peak {}; err: sndbuf reached {}, connect {}, cberr {}, other {}",
+            r.sndbuf, r.filled, r.peak, r.err_full, r.err_connect, r.err_cberr, r.err_other
+        )
+    } else {
+        writeln!(w, " unconnected ({} attempts).", r.attempts)
+    }
+}
+
 /// The header line of `ipt_netflow_flows`.
 pub const FLOWS_HEADER: &str = "# hash a dev:i,o proto src:ip,port dst:ip,port nexthop tos,tcpflags,options,tcpoptions packets bytes ts:first,last\n";
 
@@ -394,7 +434,7 @@ pub fn write_snmp(
     w: &mut impl Write,
     t: &SnmpTotals,
     cpus: impl Iterator<Item = (u32, CpuRow)>,
-    sndbuf_peak: u64,
+    socks: impl Iterator<Item = SockRow> + Clone,
 ) -> fmt::Result {
     let s = &t.stats;
     snmp_line(w, "inBitRate", t.in_bit_rate)?;
@@ -435,7 +475,25 @@ pub fn write_snmp(
             c.maxflows_err
         )?;
     }
-    snmp_line(w, "sndbufPeak", sndbuf_peak)
+    for (i, r) in socks.clone().enumerate() {
+        write!(
+            w,
+            "sock{i} {} {} {} {} {} {}",
+            r.dest,
+            u8::from(r.connected),
+            r.err_connect,
+            r.err_full,
+            r.err_cberr,
+            r.err_other
+        )?;
+        if r.connected {
+            writeln!(w, " {} {} {}", r.sndbuf, r.filled, r.peak)?;
+        } else {
+            writeln!(w, " 0 0 {}", r.peak)?;
+        }
+    }
+    let peak = socks.map(|r| r.peak).max().unwrap_or(0);
+    snmp_line(w, "sndbufPeak", peak)
 }
 
 #[cfg(test)]
@@ -519,7 +577,30 @@ mod tests {
             stats: row(15, 1234).stats,
             ..Default::default()
         };
-        write_snmp(&mut s, &totals, [(0, row(15, 1234))].into_iter(), 0).unwrap();
+        let dest = *crate::export::destination::Destinations::parse("10.0.0.1:2055")
+            .unwrap()
+            .iter()
+            .next()
+            .unwrap();
+        let sock = SockRow {
+            dest,
+            connected: true,
+            sndbuf: 212992,
+            filled: 0,
+            peak: 1500,
+            err_full: 0,
+            err_connect: 0,
+            err_cberr: 3,
+            err_other: 0,
+            attempts: 1,
+        };
+        write_snmp(
+            &mut s,
+            &totals,
+            [(0, row(15, 1234))].into_iter(),
+            [sock].into_iter(),
+        )
+        .unwrap();
         let lines: std::vec::Vec<&str> = s.lines().collect();
         assert_eq!(lines[0], "inBitRate    0");
         assert_eq!(lines[3], "inPackets    15");
@@ -527,7 +608,26 @@ mod tests {
         assert_eq!(lines[5], "hashMetric   1.00");
         assert_eq!(lines[19], "errTotal     0");
         assert_eq!(lines[20], "cpu0 0 1 15 1234 1.00 0 0 0 0 0 0");
-        assert_eq!(lines[21], "sndbufPeak   0");
+        assert_eq!(lines[21], "sock0 10.0.0.1:2055 1 0 0 3 0 212992 0 1500");
+        assert_eq!(lines[22], "sndbufPeak   1500");
+        let mut l = String::new();
+        write_sock_line(&mut l, 0, &sock).unwrap();
+        assert_eq!(
+            l,
+            "sock0: 10.0.0.1:2055, sndbuf 212992, filled 0, peak 1500; err: sndbuf reached 0, connect 0, cberr 3, other 0\n"
+        );
+        l.clear();
+        write_sock_line(
+            &mut l,
+            1,
+            &SockRow {
+                connected: false,
+                attempts: 4,
+                ..sock
+            },
+        )
+        .unwrap();
+        assert_eq!(l, "sock1: 10.0.0.1:2055 unconnected (4 attempts).\n");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 
 use super::params_kernel as params;
 use super::proc_text::{
-    self, CpuRow, ExportInfo, FlowRow, FlowsInfo, HashInfo, SnmpTotals, TemplateInfo,
+    self, CpuRow, ExportInfo, FlowRow, FlowsInfo, HashInfo, SnmpTotals, SockRow, TemplateInfo,
 };
+use crate::export::destination::MAX_DESTINATIONS;
 use crate::meter::expiry::dump_flags;
 use crate::meter::meter_kernel::{jiffies, with_meter, Meter};
 use crate::meter::stats::StatsSum;
@@ -49,6 +50,61 @@ fn snapshot(m: &Meter) -> Snapshot {
     Snapshot { total: CpuRow { pps, metric_x100: sum.metric_x100(), stats: sum } }
 }
 
+/// The exporter's numbers, copied under the scanner's lock.
+struct ExportSnap {
+    info: ExportInfo,
+    flow_pkts: u64,
+    flow_bytes: u64,
+    in_pdu: (u64, u64),
+    templates: (u32, u32),
+    socks: [Option<SockRow>; MAX_DESTINATIONS],
+    nsocks: usize,
+}
+
+impl ExportSnap {
+    fn socks(&self) -> impl Iterator<Item = &SockRow> + Clone {
+        self.socks[..self.nsocks].iter().flatten()
+    }
+}
+
+fn export_snap(m: &Meter) -> ExportSnap {
+    m.scanner.state.lock(|st| {
+        let e = &st.exporter;
+        let s = &e.stats;
+        let mut snap = ExportSnap {
+            info: ExportInfo {
+                rate: 0,
+                sent: (s.pkts.load(Relaxed), s.bytes.load(Relaxed), s.flows.load(Relaxed)),
+                errors: s.errors.load(Relaxed),
+                lost: (s.lost_pkts.load(Relaxed), s.lost_bytes.load(Relaxed), s.lost_flows.load(Relaxed)),
+            },
+            flow_pkts: s.flow_pkts.load(Relaxed),
+            flow_bytes: s.flow_bytes.load(Relaxed),
+            in_pdu: e.in_pdu(),
+            templates: (e.templates.generated, e.templates.active()),
+            socks: [None; MAX_DESTINATIONS],
+            nsocks: 0,
+        };
+        for (slot, sock) in snap.socks.iter_mut().zip(e.socks.iter()) {
+            let (sndbuf, filled) = sock.sndbuf();
+            *slot = Some(SockRow {
+                dest: sock.dest,
+                connected: sock.is_connected(),
+                sndbuf,
+                filled,
+                peak: sock.wmem_peak,
+                err_full: sock.err_full,
+                err_connect: sock.err_connect,
+                err_cberr: sock.cberr(),
+                err_other: sock.err_other,
+                attempts: sock.attempts,
+            });
+            snap.nsocks += 1;
+        }
+        snap
+    })
+}
+
 fn version() -> (&'static str, &'static str) {
     // SAFETY: both helpers return static NUL-terminated strings.
     let (v, s) = unsafe {
@@ -65,10 +121,12 @@ fn memory(m: &Meter, flows: u64) -> (u64, u64) {
 fn write_stat(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
     let (version, srcversion) = version();
     proc_text::write_version_line(w, version, srcversion, &[])?;
+    let ex = export_snap(m);
     let templates = TemplateInfo {
         refresh_rate: params::refresh_rate(),
         timeout_rate: params::timeout_rate(),
-        ..Default::default()
+        generated: ex.templates.0,
+        active: ex.templates.1,
     };
     proc_text::write_protocol_line(w, params::protocol() as u32, &templates)?;
     proc_text::write_timeouts_line(w, params::active_timeout(), params::inactive_timeout(), params::maxflows())?;
@@ -78,7 +136,6 @@ fn write_stat(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
     let (mem, hash_mem) = memory(m, flows);
     let now = jiffies();
     let hz = u64::from(m.hz).max(1);
-    let e = &m.export;
     let (info, rates) = m.scanner.state.lock(|st| {
         let scan_max = (m.hz / 10).max(1);
         let info = FlowsInfo {
@@ -109,11 +166,8 @@ fn write_stat(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
             rates.metric_avg[1].get(),
             rates.metric_avg[2].get(),
         ],
-        in_hash: (
-            s.pkt_total.saturating_sub(e.pkt_out.load(Relaxed)),
-            s.traf_total.saturating_sub(e.traf_out.load(Relaxed)),
-        ),
-        in_pdu: (0, 0),
+        in_hash: (s.pkt_total.saturating_sub(ex.flow_pkts), s.traf_total.saturating_sub(ex.flow_bytes)),
+        in_pdu: ex.in_pdu,
     };
     proc_text::write_hash_line(w, &hash)?;
     proc_text::write_rate_line(
@@ -122,18 +176,19 @@ fn write_stat(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
         [rates.pps, rates.pps_1m.get(), rates.pps_5m.get()],
     )?;
     proc_text::write_cpu_table(w, &snap.total, cpu_rows(m))?;
-    let export = ExportInfo {
-        lost: (e.lost_pkts.load(Relaxed), e.lost_bytes.load(Relaxed), e.lost_flows.load(Relaxed)),
-        ..Default::default()
-    };
-    proc_text::write_export_line(w, &export)
+    proc_text::write_export_line(w, &ex.info)?;
+    for (i, sock) in ex.socks().enumerate() {
+        proc_text::write_sock_line(w, i, sock)?;
+    }
+    Ok(())
 }
 
 fn write_snmp(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
     let snap = snapshot(m);
     let s = snap.total.stats;
     let flows = m.nr_flows();
-    let e = &m.export;
+    let ex = export_snap(m);
+    let e = &ex.info;
     let rates = m.scanner.state.lock(|st| st.total_rates);
     let totals = SnmpTotals {
         in_bit_rate: rates.bps,
@@ -141,14 +196,18 @@ fn write_snmp(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
         stats: s,
         hash_memory: memory(m, flows).0,
         hash_flows: flows,
-        hash_packets: s.pkt_total.saturating_sub(e.pkt_out.load(Relaxed)),
-        hash_bytes: s.traf_total.saturating_sub(e.traf_out.load(Relaxed)),
-        lost_flows: e.lost_flows.load(Relaxed),
-        lost_packets: e.lost_pkts.load(Relaxed),
-        lost_bytes: e.lost_bytes.load(Relaxed),
+        hash_packets: s.pkt_total.saturating_sub(ex.flow_pkts),
+        hash_bytes: s.traf_total.saturating_sub(ex.flow_bytes),
+        out_flows: e.sent.2,
+        out_packets: e.sent.0,
+        out_bytes: e.sent.1,
+        lost_flows: e.lost.2,
+        lost_packets: e.lost.0,
+        lost_bytes: e.lost.1,
+        err_total: e.errors + ex.socks().map(|r| u64::from(r.err_cberr)).sum::<u64>(),
         ..Default::default()
     };
-    proc_text::write_snmp(w, &totals, cpu_rows(m), 0)
+    proc_text::write_snmp(w, &totals, cpu_rows(m), ex.socks().copied())
 }
 
 /// `show` of `ipt_netflow`.

@@ -57,21 +57,6 @@ pub struct CpuMeter {
     pub flows: SpinLocked<CpuFlows>,
 }
 
-/// Totals of flows leaving the tables, kept by the scanner.
-#[derive(Default)]
-pub struct ExportTotals {
-    /// Packets and bytes in flows that left the tables.
-    pub pkt_out: AtomicU64,
-    /// Bytes in flows that left the tables.
-    pub traf_out: AtomicU64,
-    /// Flow records, packets and bytes that reached no collector.
-    pub lost_flows: AtomicU64,
-    /// Packets in lost flows.
-    pub lost_pkts: AtomicU64,
-    /// Bytes in lost flows.
-    pub lost_bytes: AtomicU64,
-}
-
 /// Everything the packet path needs.
 pub struct Meter {
     /// Per-CPU tables and counters.
@@ -84,8 +69,6 @@ pub struct Meter {
     pub budget: FlowBudget,
     /// Buckets over all CPUs (what `hashsize` shows).
     pub hashsize: AtomicU64,
-    /// Totals of exported (or lost) flows.
-    pub export: ExportTotals,
     /// Ticks per second.
     pub hz: u32,
     /// The scanner that expires and exports flows.
@@ -137,7 +120,6 @@ impl MeterHandle {
                 seed: HashSeed(seed),
                 budget: FlowBudget::default(),
                 hashsize: AtomicU64::new(0),
-                export: ExportTotals::default(),
                 hz,
                 scanner: Scanner::new(hz)?,
             },
@@ -470,6 +452,8 @@ impl Drop for MeterHandle {
         METER.store(null_mut(), Ordering::Release);
         let Some(m) = self.meter.take() else { return };
         m.scanner.stop();
+        // Export every remaining flow before the module goes.
+        m.scanner.flush(&m);
         let mut left = m.collect_expired(true);
         while let Some(f) = left.pop() {
             m.free_flow(f);

@@ -6,8 +6,8 @@ use super::meter_kernel::{jiffies, with_meter, Meter};
 use super::rates::{RateInput, Rates};
 use super::stats::StatsSum;
 use super::flow::Ticks;
-use super::flow_table::FlowList;
 use crate::control::params_kernel as params;
+use crate::export::exporter_kernel::Exporter;
 use crate::sys::bindings;
 use crate::sys::percpu::possible_cpus;
 use crate::sys::sync::KMutex;
@@ -38,6 +38,8 @@ pub struct ScanState {
     /// Rates per CPU, indexed by CPU number.
     pub cpu_rates: KVec<Rates>,
     last_rate_at: Ticks,
+    /// Where flows go.
+    pub exporter: Exporter,
 }
 
 /// The scanner. `repr(C)` with the work item first: the work callback finds
@@ -79,6 +81,7 @@ impl Scanner {
                 total_rates: Rates::default(),
                 cpu_rates,
                 last_rate_at: jiffies(),
+                exporter: Exporter::new(params::protocol(), params::destination_param())?,
             }),
         })
     }
@@ -146,19 +149,31 @@ impl ScanState {
             self.peak = (alive, now);
         }
         let expired = m.merge_across_cpus(m.collect_expired(force));
-        self.last_count = expired.len() as u64;
-        export_nowhere(m, expired);
+        let n = expired.len();
+        self.last_count = n as u64;
+        // SAFETY: each record left its table and is freed exactly once.
+        let mut pdus = self.exporter.export(expired, now, |f| unsafe { m.cache.free(f) });
+        // One write of the shared maxflows count per run, not one per flow.
+        m.budget.give_back(n as i64);
+        // A partly filled export packet waits at most a second (the
+        // original could hold it for the whole inactive timeout).
+        let max_wait = if force { 0 } else { u64::from(m.hz) };
+        pdus += self.exporter.send_if_due(now, max_wait);
         if now.wrapping_sub(self.last_rate_at) >= RATE_INTERVAL_SECS.saturating_mul(u64::from(m.hz)) {
             self.sample_rates(m, now);
         }
         // SAFETY: reads the clock.
         self.last_us = unsafe { bindings::nf_ktime_get_ns() }.wrapping_sub(t0) / 1000;
-        // No export packets are sent yet: the delay backs off to the longest.
-        // (Arithmetic here and below cannot overflow or divide by zero: no
-        // panic paths in kernel code.)
+        // The original's adaptive delay: shorter while packets go out,
+        // doubling while idle. (Arithmetic here and below cannot overflow
+        // or divide by zero: no panic paths in kernel code.)
         let scan_max = u64::from(m.hz / 10).max(1);
         let scan_min = u64::from(params::scan_min()).clamp(1, scan_max);
-        self.delay = self.delay.saturating_mul(2).clamp(scan_min, scan_max);
+        let next = match pdus {
+            0 => self.delay.saturating_mul(2),
+            n => self.delay / u64::from(n),
+        };
+        self.delay = next.clamp(scan_min, scan_max);
         self.delay
     }
 
@@ -189,25 +204,4 @@ fn rate_input(s: &StatsSum) -> RateInput {
         found: s.found,
         notfound: s.notfound,
     }
-}
-
-/// Until export to collectors exists, flows that leave the tables are
-/// counted as lost (exported to no destination) and freed.
-fn export_nowhere(m: &Meter, mut list: FlowList) {
-    let e = &m.export;
-    let n = list.len() as i64;
-    while let Some(f) = list.pop() {
-        // SAFETY: a record that left its table; ours until freed.
-        let fl = unsafe { f.as_ref() };
-        let (p, b) = (u64::from(fl.packets), u64::from(fl.bytes));
-        e.pkt_out.fetch_add(p, Ordering::Relaxed);
-        e.traf_out.fetch_add(b, Ordering::Relaxed);
-        e.lost_flows.fetch_add(1, Ordering::Relaxed);
-        e.lost_pkts.fetch_add(p, Ordering::Relaxed);
-        e.lost_bytes.fetch_add(b, Ordering::Relaxed);
-        // SAFETY: out of every table and list; slots are given back below.
-        unsafe { m.cache.free(f) };
-    }
-    // One write of the shared maxflows count per run, not one per flow.
-    m.budget.give_back(n);
 }

@@ -337,3 +337,17 @@ unsigned int nf_usock_wmem(const struct socket *sock)
 {
 	return refcount_read(&sock->sk->sk_wmem_alloc);
 }
+
+u64 nf_uptime_ms(unsigned long j)
+{
+	return jiffies64_to_msecs(j - INITIAL_JIFFIES);
+}
+
+void nf_real_time(struct nf_timespec *ts)
+{
+	struct timespec64 t;
+
+	ktime_get_real_ts64(&t);
+	ts->sec = t.tv_sec;
+	ts->nsec = t.tv_nsec;
+}

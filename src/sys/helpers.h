@@ -67,6 +67,12 @@ void nf_xt_info(const struct xt_action_param *par, struct nf_xt_info *info);
 void nf_skb_nexthop(const struct sk_buff *skb, bool ipv6, u8 nexthop[16]);
 
 /* Time and place. */
+struct nf_timespec {
+	s64 sec;
+	s64 nsec;
+};
+void nf_real_time(struct nf_timespec *ts);
+u64 nf_uptime_ms(unsigned long j);
 u64 nf_ktime_get_ns(void);
 unsigned int nf_smp_processor_id(void);
 u64 nf_totalram_bytes(void);
