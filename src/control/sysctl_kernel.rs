@@ -6,6 +6,7 @@
 //! The table has no sentinel entry: the original's empty `{}` terminator is
 //! what made it fail to register on 6.12 and later kernels.
 
+use crate::export::destination::Destinations;
 use crate::meter::meter_kernel::{with_meter, MIN_HASHSIZE};
 use crate::sys::bindings;
 use crate::sys::cstr::as_c_ptr;
@@ -176,6 +177,98 @@ unsafe extern "C" fn flush_handler(
     0
 }
 
+const NENTRIES: usize = 11;
+
+/// Longest `destination` value (the original's buffer size).
+const DEST_SIZE: usize = 256;
+
+/// `destination`: reads show the destinations in force; a write that parses
+/// replaces them (the packet being built goes to the old ones first), one
+/// that does not fails with EINVAL and changes nothing.
+///
+/// # Safety
+///
+/// Called by the sysctl core.
+unsafe extern "C" fn destination_handler(
+    table: *const bindings::ctl_table,
+    write: c_int,
+    buffer: *mut c_void,
+    lenp: *mut usize,
+    ppos: *mut bindings::loff_t,
+) -> c_int {
+    let mut text = [0u8; DEST_SIZE];
+    if write == 0 {
+        let _ = with_meter(|m| {
+            m.scanner.state.lock(|st| {
+                let cur = st.exporter.destination_text();
+                let n = cur.len().min(DEST_SIZE - 1);
+                text[..n].copy_from_slice(&cur.as_bytes()[..n]);
+            })
+        });
+    }
+    // SAFETY: forwarding the core's arguments; the scratch table points at
+    // our buffer, whose size it states.
+    let ret = unsafe {
+        let mut scratch = *table;
+        scratch.data = text.as_mut_ptr().cast();
+        scratch.maxlen = DEST_SIZE as c_int;
+        bindings::proc_dostring(&scratch, write, buffer, lenp, ppos)
+    };
+    if ret != 0 || write == 0 {
+        return ret;
+    }
+    let len = text.iter().position(|&b| b == 0).unwrap_or(DEST_SIZE);
+    let Ok(s) = core::str::from_utf8(&text[..len]) else {
+        return EINVAL.to_errno();
+    };
+    let Ok(dests) = Destinations::parse(s.trim_end()) else {
+        pr_err!("can't parse destination: {}\n", s.trim_end());
+        return EINVAL.to_errno();
+    };
+    let r = with_meter(|m| m.scanner.state.lock(|st| st.exporter.replace_destinations(&dests, s.trim_end())));
+    match r {
+        Some(Ok(())) => 0,
+        Some(Err(e)) => e.to_errno(),
+        None => ENODEV.to_errno(),
+    }
+}
+
+/// `protocol`: 5, 9 or 10. Any valid write flushes every flow, then switches
+/// (templates are sent anew); anything else fails with EINVAL.
+///
+/// # Safety
+///
+/// Called by the sysctl core for the entry of `nf_param_protocol`.
+unsafe extern "C" fn protocol_handler(
+    table: *const bindings::ctl_table,
+    write: c_int,
+    buffer: *mut c_void,
+    lenp: *mut usize,
+    ppos: *mut bindings::loff_t,
+) -> c_int {
+    // SAFETY: `data` is the protocol parameter.
+    let var = unsafe { (*table).data.cast::<c_int>() };
+    // SAFETY: as above.
+    let mut value = unsafe { core::ptr::read_volatile(var) };
+    // SAFETY: forwarding the core's arguments.
+    let ret = unsafe {
+        parse_into(bindings::proc_dointvec_minmax, table, write, buffer, lenp, ppos, &mut value)
+    };
+    if ret != 0 || write == 0 {
+        return ret;
+    }
+    if !matches!(value, 5 | 9 | 10) {
+        return EINVAL.to_errno();
+    }
+    with_meter(|m| {
+        pr_info!("forced flush (protocol version change)\n");
+        m.scanner.switch_protocol(m, value);
+        // SAFETY: the protocol parameter variable.
+        unsafe { crate::control::params_kernel::store(var, value) };
+    });
+    0
+}
+
 struct Entry {
     name: &'static CStr,
     data: *mut c_void,
@@ -185,7 +278,7 @@ struct Entry {
     max: *const c_void,
 }
 
-fn entries() -> [Entry; 9] {
+fn entries() -> [Entry; NENTRIES] {
     let int = |name, var: *mut c_int, min: &'static c_int| Entry {
         name,
         data: var.cast(),
@@ -224,6 +317,18 @@ fn entries() -> [Entry; 9] {
             },
             uint(c"refresh-rate", addr_of_mut!(bindings::nf_param_refresh_rate)),
             uint(c"timeout-rate", addr_of_mut!(bindings::nf_param_timeout_rate)),
+            Entry {
+                handler: protocol_handler,
+                ..int(c"protocol", addr_of_mut!(bindings::nf_param_protocol), &ZERO)
+            },
+            Entry {
+                handler: destination_handler,
+                data: null_mut(),
+                size: DEST_SIZE,
+                min: null_mut(),
+                max: null_mut(),
+                ..int(c"destination", null_mut(), &ZERO)
+            },
         ]
     }
 }
@@ -234,7 +339,7 @@ static SCAN_MAX: AtomicU32 = AtomicU32::new(100);
 /// The registered table; unregistered when dropped.
 pub struct Sysctls {
     header: *mut bindings::ctl_table_header,
-    _table: KBox<[bindings::ctl_table; 9]>,
+    _table: KBox<[bindings::ctl_table; NENTRIES]>,
 }
 
 // SAFETY: the header is only used to unregister, from one place.
@@ -247,7 +352,7 @@ impl Sysctls {
     pub fn register() -> Result<Self> {
         // SAFETY: reads HZ.
         SCAN_MAX.store((unsafe { bindings::nf_hz() } / 10).max(1), Ordering::Relaxed);
-        let mut table = KBox::new([bindings::ctl_table::default(); 9], GFP_KERNEL)?;
+        let mut table = KBox::new([bindings::ctl_table::default(); NENTRIES], GFP_KERNEL)?;
         for (t, e) in table.iter_mut().zip(entries()) {
             t.procname = as_c_ptr(e.name);
             t.data = e.data;
@@ -259,7 +364,7 @@ impl Sysctls {
         }
         // SAFETY: the table lives in a heap allocation kept until
         // unregistration; its size is passed explicitly (no sentinel).
-        let header = unsafe { bindings::register_sysctl_sz(as_c_ptr(c"net/netflow"), table.as_mut_ptr(), 9) };
+        let header = unsafe { bindings::register_sysctl_sz(as_c_ptr(c"net/netflow"), table.as_mut_ptr(), NENTRIES) };
         if header.is_null() {
             pr_err!("can't register to sysctl\n");
             return Err(ENOMEM);

@@ -69,6 +69,9 @@ pub struct Exporter {
     /// Totals.
     pub stats: ExportStats,
     hz: u64,
+    /// The destination string in force, as given.
+    dest_text: [u8; 256],
+    dest_len: usize,
 }
 
 fn version_of(protocol: i32) -> Version {
@@ -100,13 +103,38 @@ impl Exporter {
             stats: ExportStats::default(),
             // SAFETY: reads HZ.
             hz: u64::from(unsafe { bindings::nf_hz() }).max(1),
+            dest_text: [0; 256],
+            dest_len: 0,
         };
         let parsed = Destinations::parse(dest).map_err(|_| {
             pr_err!("can't parse destination: {}\n", dest);
             EINVAL
         })?;
         e.set_destinations(&parsed)?;
+        e.set_destination_text(dest);
         Ok(e)
+    }
+
+    fn set_destination_text(&mut self, text: &str) {
+        let n = text.len().min(self.dest_text.len());
+        self.dest_text[..n].copy_from_slice(&text.as_bytes()[..n]);
+        self.dest_len = n;
+    }
+
+    /// The destination string in force.
+    pub fn destination_text(&self) -> &str {
+        core::str::from_utf8(&self.dest_text[..self.dest_len]).unwrap_or("")
+    }
+
+    /// Replaces the destinations at runtime: the packet being built goes to
+    /// the old ones first, so no flow is lost in the swap.
+    pub fn replace_destinations(&mut self, dests: &Destinations, text: &str) -> Result {
+        // SAFETY: reads the jiffies counter.
+        let now = Ticks::from(unsafe { bindings::nf_jiffies() });
+        self.send_if_due(now, 0);
+        self.set_destinations(dests)?;
+        self.set_destination_text(text);
+        Ok(())
     }
 
     /// Replaces the destinations; templates are sent again to the new ones.

@@ -117,6 +117,14 @@ impl Scanner {
     pub fn flush(&self, meter: &Meter) {
         self.state.lock(|st| st.run(meter, true));
     }
+
+    /// Exports every flow in the old protocol, then switches to `protocol`.
+    pub fn switch_protocol(&self, meter: &Meter, protocol: i32) {
+        self.state.lock(|st| {
+            st.run(meter, true);
+            st.exporter.set_protocol(protocol);
+        });
+    }
 }
 
 /// # Safety

@@ -17,6 +17,7 @@ version=$(cat "$build/VERSION")
 burst=$here/udp_burst.py
 
 echo "# kernel $(uname -r), $(nproc) CPUs"
+dmesg_start
 kmemleak_reset
 modprobe -q x_tables 2>/dev/null || true
 

@@ -30,6 +30,18 @@ check_eq() {
 # warnings, BUGs, oopses, RCU splats.
 NF_BAD_LOG='BUG:|WARNING:|KASAN:|kmemleak: [0-9]+ new suspected|unreferenced object|possible recursive locking|circular locking|inconsistent lock state|suspicious RCU usage|Call Trace|general protection|Oops|UBSAN:|refcount_t:|list_add corruption|list_del corruption|ODEBUG:|rust_panic|panicked at'
 
+# Starts a suite's watch on the kernel log: reports the kernel printed
+# before (booting, earlier suites) are shown as notes and cleared, so each
+# suite is judged on what happened while it ran. (The 7.3 debug kernel has
+# been seen to print a KASAN report at 0.005 s into its boot under TCG,
+# long before any module loads.)
+dmesg_start() {
+	local bad
+	bad=$(dmesg | grep -E "$NF_BAD_LOG" | head -n 3 || true)
+	[ -n "$bad" ] && printf '# note: the kernel log had reports before this suite:\n%s\n' "$(echo "$bad" | sed 's/^/#   /')"
+	dmesg -C
+}
+
 dmesg_clean() {
 	local bad
 	bad=$(dmesg | grep -E "$NF_BAD_LOG" || true)

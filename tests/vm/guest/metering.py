@@ -224,6 +224,19 @@ for name, bad in [("hashsize", 10), ("hashsize", "abc"), ("active_timeout", "abc
     err = t.sysctl_write(name, bad)
     t.eq(f"{name}={bad} is refused", "Invalid argument", err)
     t.eq(f"{name} keeps {old}", old, t.sysctl_read(name))
+for name, bad in [("destination", "nonsense"), ("destination", "10.0.0.1:99999"), ("protocol", 7)]:
+    old = t.sysctl_read(name)
+    t.eq(f"{name}={bad} is refused", "Invalid argument", t.sysctl_write(name, bad))
+    t.eq(f"{name} keeps {old}", old, t.sysctl_read(name))
+t.eq("destination can be changed", None, t.sysctl_write("destination", "127.0.0.1:2056, [::1]:2057"))
+t.eq("...and reads back", "127.0.0.1:2056, [::1]:2057", t.sysctl_read("destination"))
+with open("/proc/net/stat/ipt_netflow") as f:
+    socks = [line for line in f if line.startswith("sock")]
+t.eq("one sock line per destination", 2, len(socks))
+t.eq("protocol=9 switches", None, t.sysctl_write("protocol", 9))
+t.ok("...and /proc says so", "Protocol version 9 (netflow)" in open("/proc/net/stat/ipt_netflow").read())
+t.sysctl_write("protocol", 10)
+t.sysctl_write("destination", "127.0.0.1:2055")
 t.eq("scan-min=5 is accepted", None, t.sysctl_write("scan-min", 5))
 t.eq("scan-min reads 5", "5", t.sysctl_read("scan-min"))
 t.eq("the parameter follows the sysctl", "5", open("/sys/module/ipt_NETFLOW/parameters/scan_min").read().strip())

@@ -11,6 +11,7 @@ build=${1:?usage: metering.sh BUILD_DIR}
 export XTABLES_LIBDIR=$build/libxt:/usr/lib/x86_64-linux-gnu/xtables
 
 echo "# kernel $(uname -r), $(nproc) CPUs"
+dmesg_start
 kmemleak_reset
 check "insmod protocol=10 hashsize=1024" insmod "$build/ipt_NETFLOW.ko" protocol=10 hashsize=1024
 netns_setup
