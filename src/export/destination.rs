@@ -125,10 +125,8 @@ impl Destinations {
             if out.iter().any(|o| o.addr == d.addr) {
                 continue;
             }
-            if out.len == MAX_DESTINATIONS {
-                return Err(DestinationError::TooMany);
-            }
-            out.list[out.len] = Some(d);
+            let slot = out.list.get_mut(out.len).ok_or(DestinationError::TooMany)?;
+            *slot = Some(d);
             out.len += 1;
         }
         Ok(out)
@@ -136,7 +134,7 @@ impl Destinations {
 
     /// The destinations, in the order given.
     pub fn iter(&self) -> impl Iterator<Item = &Destination> {
-        self.list[..self.len].iter().flatten()
+        self.list.iter().take(self.len).flatten()
     }
 
     /// How many there are.
@@ -151,18 +149,22 @@ impl Destinations {
 }
 
 /// `strtoul(s, .., 0)` for a whole string: decimal, `0x` hex or `0` octal.
+///
+/// Written without any operation that can panic (slicing, a variable
+/// radix): this code runs in the kernel, where a panic is a BUG().
 fn parse_port(s: &str) -> Result<u16, DestinationError> {
-    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        (h, 16)
-    } else if s.len() > 1 && s.starts_with('0') {
-        (&s[1..], 8)
+    let bad = |_| DestinationError::BadPort;
+    let port = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        if h.is_empty() {
+            return Err(DestinationError::BadPort);
+        }
+        u16::from_str_radix(h, 16).map_err(bad)?
+    } else if let Some(o) = s.strip_prefix('0').filter(|o| !o.is_empty()) {
+        u16::from_str_radix(o, 8).map_err(bad)?
     } else {
-        (s, 10)
+        s.parse::<u16>().map_err(bad)?
     };
-    if digits.is_empty() {
-        return Err(DestinationError::BadPort);
-    }
-    u16::from_str_radix(digits, radix).map_err(|_| DestinationError::BadPort)
+    Ok(port)
 }
 
 fn parse_ifname(s: &str) -> Result<[u8; IFNAME_MAX + 1], DestinationError> {
@@ -224,7 +226,7 @@ fn parse_v6_target(s: &str) -> Result<SocketAddr, DestinationError> {
         let ip: Ipv6Addr = a.parse().map_err(|_| DestinationError::BadAddress)?;
         let port = match tail.chars().next() {
             None => DEFAULT_PORT,
-            Some(':' | '.' | 'p' | '#') => parse_port(&tail[1..])?,
+            Some(':' | '.' | 'p' | '#') => parse_port(tail.get(1..).unwrap_or(""))?,
             Some(_) => return Err(DestinationError::BadPort),
         };
         return Ok(SocketAddr::new(IpAddr::V6(ip), port));
@@ -237,8 +239,11 @@ fn parse_v6_target(s: &str) -> Result<SocketAddr, DestinationError> {
     // the delimiter).
     for (i, c) in s.char_indices().rev() {
         if matches!(c, '.' | 'p' | '#') {
-            if let Ok(ip) = s[..i].parse::<Ipv6Addr>() {
-                return Ok(SocketAddr::new(IpAddr::V6(ip), parse_port(&s[i + 1..])?));
+            let (Some(a), Some(p)) = (s.get(..i), s.get(i + 1..)) else {
+                continue;
+            };
+            if let Ok(ip) = a.parse::<Ipv6Addr>() {
+                return Ok(SocketAddr::new(IpAddr::V6(ip), parse_port(p)?));
             }
         }
     }
