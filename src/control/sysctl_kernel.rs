@@ -55,27 +55,27 @@ unsafe fn parse_into<T>(
     }
 }
 
-/// Reads show the variable; writes go through a range-checked scratch copy.
+/// Reads show the variable; writes go through a range-checked scratch copy
+/// and reach the variable only when valid.
 ///
 /// # Safety
 ///
-/// Called by the sysctl core for an entry whose `data` is an `int`
-/// parameter and whose extra1/extra2 are `int` bounds.
-unsafe extern "C" fn int_handler(
+/// The core's arguments for an entry whose `data` is a `T` parameter and
+/// whose extra1/extra2 are `T` bounds, with `parser` the proc handler for `T`.
+unsafe fn minmax_handler<T: Copy>(
+    parser: Handler,
     table: *const bindings::ctl_table,
     write: c_int,
     buffer: *mut c_void,
     lenp: *mut usize,
     ppos: *mut bindings::loff_t,
 ) -> c_int {
-    // SAFETY: per the contract `data` is a live int parameter.
-    let var = unsafe { (*table).data.cast::<c_int>() };
+    // SAFETY: per the contract `data` is a live `T` parameter.
+    let var = unsafe { (*table).data.cast::<T>() };
     // SAFETY: as above.
     let mut value = unsafe { core::ptr::read_volatile(var) };
     // SAFETY: forwarding the core's arguments.
-    let ret = unsafe {
-        parse_into(bindings::proc_dointvec_minmax, table, write, buffer, lenp, ppos, &mut value)
-    };
+    let ret = unsafe { parse_into(parser, table, write, buffer, lenp, ppos, &mut value) };
     if ret == 0 && write != 0 {
         // SAFETY: a parameter variable.
         unsafe { crate::control::params_kernel::store(var, value) };
@@ -83,11 +83,27 @@ unsafe extern "C" fn int_handler(
     ret
 }
 
-/// As [`int_handler`] for `unsigned int` entries.
+/// `int` entries (see [`minmax_handler`]).
 ///
 /// # Safety
 ///
-/// As for [`int_handler`], with `unsigned int` data and bounds.
+/// Called by the sysctl core for an `int` entry with `int` bounds.
+unsafe extern "C" fn int_handler(
+    table: *const bindings::ctl_table,
+    write: c_int,
+    buffer: *mut c_void,
+    lenp: *mut usize,
+    ppos: *mut bindings::loff_t,
+) -> c_int {
+    // SAFETY: forwarding; the entry holds an int.
+    unsafe { minmax_handler::<c_int>(bindings::proc_dointvec_minmax, table, write, buffer, lenp, ppos) }
+}
+
+/// `unsigned int` entries (see [`minmax_handler`]).
+///
+/// # Safety
+///
+/// Called by the sysctl core for an `unsigned int` entry with such bounds.
 unsafe extern "C" fn uint_handler(
     table: *const bindings::ctl_table,
     write: c_int,
@@ -95,19 +111,8 @@ unsafe extern "C" fn uint_handler(
     lenp: *mut usize,
     ppos: *mut bindings::loff_t,
 ) -> c_int {
-    // SAFETY: per the contract `data` is a live unsigned int parameter.
-    let var = unsafe { (*table).data.cast::<u32>() };
-    // SAFETY: as above.
-    let mut value = unsafe { core::ptr::read_volatile(var) };
-    // SAFETY: forwarding the core's arguments.
-    let ret = unsafe {
-        parse_into(bindings::proc_douintvec_minmax, table, write, buffer, lenp, ppos, &mut value)
-    };
-    if ret == 0 && write != 0 {
-        // SAFETY: a parameter variable.
-        unsafe { crate::control::params_kernel::store(var, value) };
-    }
-    ret
+    // SAFETY: forwarding; the entry holds an unsigned int.
+    unsafe { minmax_handler::<u32>(bindings::proc_douintvec_minmax, table, write, buffer, lenp, ppos) }
 }
 
 /// `hashsize`: shows the buckets over all CPUs; a write resizes every

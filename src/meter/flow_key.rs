@@ -225,50 +225,40 @@ fn parse_ipv4<P: PacketBytes + ?Sized>(pkt: &P, info: &mut PacketInfo) -> Result
     Ok(())
 }
 
-/// The IPv4 options bitmap: bit `31 - number` for each option present.
-fn ipv4_options(opts: &[u8]) -> u32 {
+/// Walks a type-length-value option list (IPv4 and TCP options share the
+/// layout: 0 ends the list, 1 is a one-byte pad, others carry a length of
+/// at least 2) and ORs `bit(type)` for each option seen.
+fn option_bits(opts: &[u8], bit: impl Fn(u8) -> u32) -> u32 {
     let mut bits = 0u32;
     let mut i = 0;
-    while i < opts.len() {
-        let op = opts[i];
-        bits |= 1 << (31 - u32::from(op & 0x1f));
+    while let Some(&op) = opts.get(i) {
+        bits |= bit(op);
         match op {
             0 => break,
             1 => i += 1,
-            _ => {
-                let len = opts.get(i + 1).copied().unwrap_or(0);
-                if len < 2 {
-                    break;
-                }
-                i += usize::from(len);
-            }
+            _ => match opts.get(i + 1) {
+                Some(&len) if len >= 2 => i += usize::from(len),
+                _ => break,
+            },
         }
     }
     bits
 }
 
+/// The IPv4 options bitmap: bit `31 - number` for each option present.
+fn ipv4_options(opts: &[u8]) -> u32 {
+    option_bits(opts, |op| 1 << (31 - u32::from(op & 0x1f)))
+}
+
 /// The TCP options bitmap: bit `31 - kind` for each kind below 32.
 fn tcp_options(opts: &[u8]) -> u32 {
-    let mut bits = 0u32;
-    let mut i = 0;
-    while i < opts.len() {
-        let kind = opts[i];
+    option_bits(opts, |kind| {
         if kind < 32 {
-            bits |= 1 << (31 - u32::from(kind));
+            1 << (31 - u32::from(kind))
+        } else {
+            0
         }
-        match kind {
-            0 => break,
-            1 => i += 1,
-            _ => {
-                let len = opts.get(i + 1).copied().unwrap_or(0);
-                if len < 2 {
-                    break;
-                }
-                i += usize::from(len);
-            }
-        }
-    }
-    bits
+    })
 }
 
 fn parse_ipv6<P: PacketBytes + ?Sized>(pkt: &P, info: &mut PacketInfo) -> Result<(), Truncated> {

@@ -98,15 +98,9 @@ impl FlowTable {
     /// and stay allocated until the table gives it back.
     pub unsafe fn insert(&mut self, flow: NonNull<Flow>) {
         let f = flow.as_ptr();
-        // SAFETY: `f` is live and ours from now on; the slot is valid.
+        // SAFETY: `f` is live and ours from now on.
         unsafe {
-            let slot = self.slot((*f).hash);
-            (*f).hash_next = *slot;
-            (*f).hash_pprev = slot;
-            if let Some(next) = NonNull::new(*slot) {
-                (*next.as_ptr()).hash_pprev = &raw mut (*f).hash_next;
-            }
-            *slot = f;
+            self.chain_push(f);
             self.lru_push_head(f);
         }
         self.len += 1;
@@ -191,13 +185,7 @@ impl FlowTable {
             let f = f.as_ptr();
             // SAFETY: `f` is live; the new slots are valid per the contract.
             unsafe {
-                let slot = self.slot((*f).hash);
-                (*f).hash_next = *slot;
-                (*f).hash_pprev = slot;
-                if let Some(next) = NonNull::new(*slot) {
-                    (*next.as_ptr()).hash_pprev = &raw mut (*f).hash_next;
-                }
-                *slot = f;
+                self.chain_push(f);
                 cur = (*f).lru_prev;
             }
         }
@@ -224,6 +212,24 @@ impl FlowTable {
             }
         }
         b
+    }
+
+    /// Puts `f` at the head of its bucket's chain.
+    ///
+    /// # Safety
+    ///
+    /// `f` must be live, with `hash` set, and in no chain.
+    unsafe fn chain_push(&mut self, f: *mut Flow) {
+        // SAFETY: `f` is live per the contract; the slot is valid.
+        unsafe {
+            let slot = self.slot((*f).hash);
+            (*f).hash_next = *slot;
+            (*f).hash_pprev = slot;
+            if let Some(next) = NonNull::new(*slot) {
+                (*next.as_ptr()).hash_pprev = &raw mut (*f).hash_next;
+            }
+            *slot = f;
+        }
     }
 
     /// Puts `f` at the head of the LRU list.
