@@ -25,7 +25,7 @@ use crate::sys::slab::{Buckets, FlowCache};
 use crate::sys::sync::{BhOff, SpinLocked};
 use core::ptr::{null_mut, NonNull};
 use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering};
-use kernel::error::{code::ENOMEM, Result};
+use kernel::error::Result;
 use kernel::prelude::*;
 
 /// The smallest `hashsize` accepted (as the original).
@@ -126,8 +126,8 @@ impl MeterHandle {
             GFP_KERNEL,
         )?;
         let n = per_cpu_buckets(hashsize);
-        let handle = MeterHandle { meter: Some(meter) };
-        let m = handle.meter.as_deref().ok_or(ENOMEM)?;
+        let handle = MeterHandle { meter };
+        let m = &*handle.meter;
         // SAFETY: the meter is boxed and stays put; nothing uses the
         // scanner before this.
         unsafe { m.scanner.init() };
@@ -434,14 +434,13 @@ enum Outcome {
 /// Owns the published [`Meter`]; dropping it unpublishes it, frees every
 /// flow left and the tables.
 pub struct MeterHandle {
-    meter: Option<KBox<Meter>>,
+    meter: KBox<Meter>,
 }
 
 impl MeterHandle {
     /// The meter.
     pub fn get(&self) -> &Meter {
-        // Always Some until drop.
-        self.meter.as_deref().expect("meter")
+        &self.meter
     }
 }
 
@@ -450,10 +449,10 @@ impl Drop for MeterHandle {
         // The owner drops this only after unregistering everything that
         // reads METER, so no reader can still hold the old pointer.
         METER.store(null_mut(), Ordering::Release);
-        let Some(m) = self.meter.take() else { return };
+        let m = &*self.meter;
         m.scanner.stop();
         // Export every remaining flow before the module goes.
-        m.scanner.flush(&m);
+        m.scanner.flush(m);
         let mut left = m.collect_expired(true);
         while let Some(f) = left.pop() {
             m.free_flow(f);
@@ -464,7 +463,8 @@ impl Drop for MeterHandle {
             let f = unsafe { c.flows.get_unlocked() };
             f.buckets = None;
         }
-        drop(m);
+        // The meter itself (cache, per-CPU data, scanner) is freed with
+        // the field once this returns.
     }
 }
 

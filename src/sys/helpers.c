@@ -144,11 +144,6 @@ unsigned int nf_hz(void)
 	return HZ;
 }
 
-u64 nf_ktime_get_real_ms(void)
-{
-	return ktime_to_ms(ktime_get_real());
-}
-
 struct kmem_cache *nf_flow_cache_create(unsigned int size, unsigned int align)
 {
 	return kmem_cache_create("ipt_netflow", size, align, 0, NULL);
@@ -212,21 +207,6 @@ void nf_init_delayed_work(struct delayed_work *work, void (*fn)(struct work_stru
 bool nf_schedule_delayed_work(struct delayed_work *work, unsigned long delay)
 {
 	return schedule_delayed_work(work, delay);
-}
-
-bool nf_schedule_delayed_work_on(int cpu, struct delayed_work *work, unsigned long delay)
-{
-	return schedule_delayed_work_on(cpu, work, delay);
-}
-
-unsigned int nf_num_online_cpus(void)
-{
-	return num_online_cpus();
-}
-
-bool nf_cpu_online(unsigned int cpu)
-{
-	return cpu_online(cpu);
 }
 
 u64 nf_ktime_get_ns(void)

@@ -78,7 +78,6 @@ unsigned int nf_smp_processor_id(void);
 u64 nf_totalram_bytes(void);
 unsigned long nf_jiffies(void);
 unsigned int nf_hz(void);
-u64 nf_ktime_get_real_ms(void);
 
 /* The flow record slab cache ("ipt_netflow") and the bucket arrays. */
 struct kmem_cache;
@@ -99,9 +98,6 @@ void nf_mutex_unlock(struct mutex *lock);
 /* The scanner's delayed work on the system workqueue. */
 void nf_init_delayed_work(struct delayed_work *work, void (*fn)(struct work_struct *));
 bool nf_schedule_delayed_work(struct delayed_work *work, unsigned long delay);
-bool nf_schedule_delayed_work_on(int cpu, struct delayed_work *work, unsigned long delay);
-unsigned int nf_num_online_cpus(void);
-bool nf_cpu_online(unsigned int cpu);
 
 /*
  * Export sockets: kernel UDP sockets in init_net. The error-report callback
