@@ -31,6 +31,7 @@ pub mod control {
 pub mod export {
     pub mod destination;
     pub mod netflow_v5;
+    pub mod options;
     pub mod pdu;
     pub mod record;
     pub mod template;
