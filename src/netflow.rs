@@ -41,6 +41,7 @@ pub mod export {
     pub mod destination;
     pub mod exporter_kernel;
     pub mod netflow_v5;
+    pub mod options;
     pub mod pdu;
     pub mod record;
     pub mod socket_kernel;
@@ -52,6 +53,7 @@ pub mod sys {
     pub mod bindings;
     pub mod cstr;
     pub mod fmtbuf;
+    pub mod netdev;
     pub mod percpu;
     pub mod seq;
     pub mod skb;

@@ -26,6 +26,8 @@ extern char *nf_param_destination;
 extern int nf_param_engine_id;
 /* sndbuf: export socket buffer size (0: system default). */
 extern int nf_param_sndbuf;
+/* exportcpu: the CPU the exporter runs on; -1 lets the workqueue choose. */
+extern int nf_param_exportcpu;
 /* refresh-rate: NetFlow v9/IPFIX templates are re-sent every this many packets. */
 extern unsigned int nf_param_refresh_rate;
 /* timeout-rate: ...and at least every this many minutes. */

@@ -59,3 +59,7 @@ MODULE_PARM_DESC(engine_id, "Observation Domain ID");
 int nf_param_sndbuf;
 module_param_named(sndbuf, nf_param_sndbuf, int, 0444);
 MODULE_PARM_DESC(sndbuf, "udp socket SNDBUF size");
+
+int nf_param_exportcpu = -1;
+module_param_named(exportcpu, nf_param_exportcpu, int, 0644);
+MODULE_PARM_DESC(exportcpu, "lock exporter to this cpu");

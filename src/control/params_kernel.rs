@@ -40,6 +40,8 @@ param_reader! {
     engine_id: i32 = nf_param_engine_id;
     /// `sndbuf` (0: system default).
     sndbuf: i32 = nf_param_sndbuf;
+    /// `exportcpu` (-1: any CPU).
+    exportcpu: i32 = nf_param_exportcpu;
 }
 
 /// The `destination` given at load.

@@ -73,7 +73,7 @@ fn export_snap(m: &Meter) -> ExportSnap {
         let s = &e.stats;
         let mut snap = ExportSnap {
             info: ExportInfo {
-                rate: 0,
+                rate: st.export_rate,
                 sent: (s.pkts.load(Relaxed), s.bytes.load(Relaxed), s.flows.load(Relaxed)),
                 errors: s.errors.load(Relaxed),
                 lost: (s.lost_pkts.load(Relaxed), s.lost_bytes.load(Relaxed), s.lost_flows.load(Relaxed)),
@@ -205,7 +205,7 @@ fn write_snmp(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
         lost_packets: e.lost.0,
         lost_bytes: e.lost.1,
         err_total: e.errors + ex.socks().map(|r| u64::from(r.err_cberr)).sum::<u64>(),
-        ..Default::default()
+        out_byte_rate: e.rate,
     };
     proc_text::write_snmp(w, &totals, cpu_rows(m), ex.socks().copied())
 }

@@ -182,7 +182,60 @@ unsafe extern "C" fn flush_handler(
     0
 }
 
-const NENTRIES: usize = 11;
+/// `sndbuf`: reads show the first destination's socket buffer size; a
+/// write sets every export socket's (at least the kernel's minimum) and is
+/// kept for sockets made later. Both fail with ENOENT while there is no
+/// destination, as in the original.
+///
+/// # Safety
+///
+/// Called by the sysctl core.
+unsafe extern "C" fn sndbuf_handler(
+    table: *const bindings::ctl_table,
+    write: c_int,
+    buffer: *mut c_void,
+    lenp: *mut usize,
+    ppos: *mut bindings::loff_t,
+) -> c_int {
+    let current = with_meter(|m| {
+        m.scanner.state.lock(|st| {
+            let first = st.exporter.socks.first()?;
+            let (size, _) = first.sndbuf();
+            Some(if size > 0 { c_int::try_from(size).unwrap_or(c_int::MAX) } else { crate::control::params_kernel::sndbuf() })
+        })
+    });
+    let Some(Some(mut value)) = current else {
+        return ENOENT.to_errno();
+    };
+    // SAFETY: forwarding the core's arguments.
+    let ret = unsafe {
+        parse_into(bindings::proc_dointvec_minmax, table, write, buffer, lenp, ppos, &mut value)
+    };
+    if ret != 0 || write == 0 {
+        return ret;
+    }
+    // SAFETY: reads a constant.
+    let value = value.max(unsafe { bindings::nf_sock_min_sndbuf() });
+    let applied = with_meter(|m| {
+        m.scanner.state.lock(|st| {
+            if st.exporter.socks.is_empty() {
+                return false;
+            }
+            for s in st.exporter.socks.iter_mut() {
+                s.set_sndbuf(value);
+            }
+            // SAFETY: the sndbuf parameter variable.
+            unsafe { crate::control::params_kernel::store(addr_of_mut!(bindings::nf_param_sndbuf), value) };
+            true
+        })
+    });
+    match applied {
+        Some(true) => 0,
+        _ => ENOENT.to_errno(),
+    }
+}
+
+const NENTRIES: usize = 12;
 
 /// Longest `destination` value (the original's buffer size).
 const DEST_SIZE: usize = 256;
@@ -326,6 +379,7 @@ fn entries() -> [Entry; NENTRIES] {
                 handler: protocol_handler,
                 ..int(c"protocol", addr_of_mut!(bindings::nf_param_protocol), &ZERO)
             },
+            Entry { handler: sndbuf_handler, data: null_mut(), ..int(c"sndbuf", null_mut(), &ZERO) },
             Entry {
                 handler: destination_handler,
                 data: null_mut(),

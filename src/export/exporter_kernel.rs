@@ -6,6 +6,7 @@
 
 use super::destination::Destinations;
 use super::netflow_v5::{V5Header, V5Packet, V5Record};
+use super::options::{interface_description, InterfaceFacts, OptionsRecord, OptionsSchedule, Span, IF_DESC_LEN};
 use super::pdu::{Full, Pdu, PduHeader, TemplateCache};
 use super::record::{write_record, FlowTimes};
 use super::socket_kernel::ExportSocket;
@@ -15,6 +16,7 @@ use crate::meter::flow::{Flow, Ticks};
 use crate::meter::flow_table::FlowList;
 use crate::sys::bindings;
 use crate::sys::fmtbuf::FmtBuf;
+use crate::sys::netdev::{c_text, for_each_interface};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::error::Result;
 use kernel::prelude::*;
@@ -72,6 +74,36 @@ pub struct Exporter {
     /// The destination string in force, as given.
     dest_text: [u8; 256],
     dest_len: usize,
+    /// ICMP errors of all destinations as of the last export packet.
+    cberr_seen: u64,
+    /// When the options records are due.
+    schedule: OptionsSchedule,
+    /// When the module started exporting (ms since the epoch).
+    loaded_ms: u64,
+    /// When flows were first and last lost.
+    lost_span: Option<Span>,
+    /// `"ipt_NETFLOW <version> <srcversion>"`.
+    domain_name: [u8; 64],
+    domain_name_len: usize,
+}
+
+/// What the meter reports in the statistics options records.
+#[derive(Clone, Copy, Default)]
+pub struct MeterFacts {
+    /// Flows created since load.
+    pub observed_flows: u64,
+    /// Packets the meter could not account, and their bytes.
+    pub dropped: (u64, u64),
+    /// When the first and the last of them were dropped.
+    pub drop_span: Option<Span>,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn epoch_ms() -> u64 {
+    let mut ts = bindings::nf_timespec::default();
+    // SAFETY: fills `ts` with the wall clock.
+    unsafe { bindings::nf_real_time(&mut ts) };
+    (ts.sec as u64).saturating_mul(1000).saturating_add(ts.nsec as u64 / 1_000_000)
 }
 
 fn version_of(protocol: i32) -> Version {
@@ -80,6 +112,12 @@ fn version_of(protocol: i32) -> Version {
     } else {
         Version::V9
     }
+}
+
+/// The jiffies counter.
+fn jiffies_now() -> Ticks {
+    // SAFETY: reads the jiffies counter.
+    Ticks::from(unsafe { bindings::nf_jiffies() })
 }
 
 /// Milliseconds since boot at `j` jiffies.
@@ -105,7 +143,15 @@ impl Exporter {
             hz: u64::from(unsafe { bindings::nf_hz() }).max(1),
             dest_text: [0; 256],
             dest_len: 0,
+            cberr_seen: 0,
+            schedule: OptionsSchedule::new(0),
+            loaded_ms: epoch_ms(),
+            lost_span: None,
+            domain_name: [0; 64],
+            domain_name_len: 0,
         };
+        e.schedule = OptionsSchedule::new(e.seconds(jiffies_now()));
+        e.set_domain_name();
         let parsed = Destinations::parse(dest).map_err(|_| {
             pr_err!("can't parse destination: {}\n", dest);
             EINVAL
@@ -113,6 +159,30 @@ impl Exporter {
         e.set_destinations(&parsed)?;
         e.set_destination_text(dest);
         Ok(e)
+    }
+
+    fn seconds(&self, now: Ticks) -> u64 {
+        // hz is at least 1; checked anyway, so no panic path exists here.
+        now.checked_div(self.hz).unwrap_or(now)
+    }
+
+    fn set_domain_name(&mut self) {
+        // SAFETY: both are static strings of the module (or NULL).
+        let (version, src) = unsafe { (bindings::nf_version(), bindings::nf_srcversion()) };
+        let text = |p: *const core::ffi::c_char| {
+            if p.is_null() {
+                ""
+            } else {
+                // SAFETY: a NUL-terminated string that lives as long as the module.
+                unsafe { crate::sys::cstr::from_c_ptr(p) }.to_str().unwrap_or("")
+            }
+        };
+        let name = FmtBuf::<64>::of(format_args!("ipt_NETFLOW {} {}", text(version), text(src)));
+        let bytes = name.as_str().as_bytes();
+        // Room for the NUL the element carries.
+        let n = bytes.len().min(self.domain_name.len() - 1);
+        self.domain_name[..n].copy_from_slice(&bytes[..n]);
+        self.domain_name_len = n;
     }
 
     fn set_destination_text(&mut self, text: &str) {
@@ -129,8 +199,7 @@ impl Exporter {
     /// Replaces the destinations at runtime: the packet being built goes to
     /// the old ones first, so no flow is lost in the swap.
     pub fn replace_destinations(&mut self, dests: &Destinations, text: &str) -> Result {
-        // SAFETY: reads the jiffies counter.
-        let now = Ticks::from(unsafe { bindings::nf_jiffies() });
+        let now = jiffies_now();
         self.send_if_due(now, 0);
         self.set_destinations(dests)?;
         self.set_destination_text(text);
@@ -148,7 +217,8 @@ impl Exporter {
             socks.push(s, GFP_KERNEL)?;
         }
         self.socks = socks;
-        self.templates.reset();
+        self.cberr_seen = 0;
+        self.forget_templates();
         Ok(())
     }
 
@@ -157,8 +227,130 @@ impl Exporter {
         self.protocol = protocol;
         self.v5.clear();
         *self.pdu = Pdu::new(version_of(protocol));
-        self.templates.reset();
+        self.forget_templates();
         self.pending = Pending::default();
+    }
+
+    /// Templates are sent anew, and the system information and statistics
+    /// with them, so a collector that just started learns everything.
+    fn forget_templates(&mut self) {
+        self.templates.reset();
+        let now = self.seconds(jiffies_now());
+        self.schedule.templates_reset(now);
+    }
+
+    /// Sends the options records that are due (v9 and IPFIX only); returns
+    /// the number of export packets sent.
+    pub fn send_options(&mut self, now: Ticks, meter: &MeterFacts) -> u32 {
+        if self.protocol == 5 {
+            return 0;
+        }
+        let due = self.schedule.take_due(self.seconds(now));
+        let domain = params::engine_id() as u32;
+        let mut sent = 0;
+        if due.stats {
+            let st = &self.stats;
+            let rec = OptionsRecord::MeteringStats {
+                domain,
+                messages: st.pkts.load(Relaxed),
+                flows: st.flows.load(Relaxed),
+                octets: st.bytes.load(Relaxed),
+                observed_flows: meter.observed_flows,
+            };
+            sent += self.add_options(&rec, now);
+            if meter.dropped.0 != 0 {
+                let rec = OptionsRecord::MeteringReliability {
+                    domain,
+                    packets: meter.dropped.0,
+                    octets: meter.dropped.1,
+                    span: meter.drop_span.unwrap_or_default(),
+                };
+                sent += self.add_options(&rec, now);
+            }
+            if let Some(span) = self.lost_span {
+                let st = &self.stats;
+                let rec = OptionsRecord::ExportingReliability {
+                    process: domain,
+                    flows: st.lost_flows.load(Relaxed),
+                    packets: st.lost_pkts.load(Relaxed),
+                    octets: st.lost_bytes.load(Relaxed),
+                    span,
+                };
+                sent += self.add_options(&rec, now);
+            }
+        }
+        if due.interfaces {
+            sent += self.add_interfaces(now);
+        }
+        if due.system_init {
+            let name = self.domain_name;
+            let rec = OptionsRecord::SystemInit {
+                domain,
+                boot_ms: epoch_ms().saturating_sub(uptime_ms(now)),
+                name: name.get(..self.domain_name_len).unwrap_or(&[]),
+                span: Span { first_ms: self.loaded_ms, last_ms: epoch_ms() },
+            };
+            sent += self.add_options(&rec, now);
+            // A collector should not wait for it behind flow records.
+            sent += self.send_if_due(now, 0);
+        }
+        sent
+    }
+
+    /// One interface-name record per interface of init_net.
+    fn add_interfaces(&mut self, now: Ticks) -> u32 {
+        let domain = params::engine_id() as u32;
+        let mut sent = 0;
+        for_each_interface(|f| {
+            let facts = InterfaceFacts {
+                alias: c_text(&f.alias),
+                driver: c_text(&f.driver),
+                running: f.running,
+                speed_mbps: f.link_known.then_some(f.speed),
+                port: f.link_known.then_some(f.port),
+                hw_type: f.type_,
+            };
+            let mut desc = [0u8; IF_DESC_LEN];
+            let n = interface_description(&facts, &mut desc);
+            let rec = OptionsRecord::Interface {
+                domain,
+                ifindex: f.ifindex as u16,
+                name: c_text(&f.name),
+                description: desc.get(..n).unwrap_or(&[]),
+            };
+            sent += self.add_options(&rec, now);
+        });
+        sent
+    }
+
+    /// Adds one options record, sending the packet first if it is full.
+    fn add_options(&mut self, rec: &OptionsRecord<'_>, now: Ticks) -> u32 {
+        let mut fields = FieldList::default();
+        rec.fields(&mut fields);
+        let mut sent = 0;
+        if self.is_empty() {
+            self.pending.since = now;
+        }
+        for _ in 0..2 {
+            let Some(t) = self.templates.get_options(rec.key(), OptionsRecord::SCOPE_FIELDS) else {
+                break;
+            };
+            let r = self.pdu.add_record(
+                t,
+                fields.as_slice(),
+                self.pdu_count,
+                now.checked_div(self.hz).unwrap_or(now),
+                params::refresh_rate(),
+                params::timeout_rate(),
+                |b| rec.write(b),
+            );
+            if r != Err(Full) {
+                break;
+            }
+            sent += self.send_pending(now);
+            self.pending.since = now;
+        }
+        sent
     }
 
     /// Packets and bytes in the packet being built (/proc InPDU).
@@ -183,7 +375,7 @@ impl Exporter {
 
     fn add_flow(&mut self, flow: &Flow, now: Ticks) -> u32 {
         let mut sent = 0;
-        if self.pending.flows == 0 {
+        if self.is_empty() {
             self.pending.since = now;
         }
         if self.protocol == 5 {
@@ -208,7 +400,7 @@ impl Exporter {
                     t,
                     fields.as_slice(),
                     self.pdu_count,
-                    now / self.hz,
+                    now.checked_div(self.hz).unwrap_or(now),
                     params::refresh_rate(),
                     params::timeout_rate(),
                     |b| write_record(fields.as_slice(), b, flow, &times),
@@ -229,11 +421,18 @@ impl Exporter {
     /// Sends the packet being built if it has waited `max_wait` ticks (0:
     /// now); returns 1 if one was sent.
     pub fn send_if_due(&mut self, now: Ticks, max_wait: Ticks) -> u32 {
-        let empty = if self.protocol == 5 { self.v5.is_empty() } else { self.pdu.is_empty() };
-        if empty || now.wrapping_sub(self.pending.since) < max_wait {
+        if self.is_empty() || now.wrapping_sub(self.pending.since) < max_wait {
             return 0;
         }
         self.send_pending(now)
+    }
+
+    fn is_empty(&self) -> bool {
+        if self.protocol == 5 {
+            self.v5.is_empty()
+        } else {
+            self.pdu.is_empty()
+        }
     }
 
     fn send_pending(&mut self, now: Ticks) -> u32 {
@@ -283,10 +482,31 @@ impl Exporter {
         self.pdu.clear();
         self.pending = Pending::default();
         self.pdu_count += 1;
+        self.resend_templates_after_errors();
         1
     }
 
-    fn count_lost(&self, flows: u64, pkts: u64, bytes: u64) {
+    /// A destination that reported an error (ICMP port or host unreachable)
+    /// since the last packet has a collector that is down or restarting, and
+    /// a restarted collector has lost the templates. So the next packet
+    /// carries every template again (ids kept): delivery resumes with
+    /// decodable data as soon as the collector is back, instead of after up
+    /// to `refresh-rate` packets or `timeout-rate` minutes. The kernel rate
+    /// limits ICMP errors, which bounds the extra template bytes.
+    fn resend_templates_after_errors(&mut self) {
+        let cberr = self.socks.iter().map(|s| u64::from(s.cberr())).fold(0u64, u64::wrapping_add);
+        if cberr != self.cberr_seen {
+            self.cberr_seen = cberr;
+            self.templates.resend_all();
+        }
+    }
+
+    fn count_lost(&mut self, flows: u64, pkts: u64, bytes: u64) {
+        if flows != 0 {
+            let now = epoch_ms();
+            let first = self.lost_span.map_or(now, |s| s.first_ms);
+            self.lost_span = Some(Span { first_ms: first, last_ms: now });
+        }
         self.stats.lost_flows.fetch_add(flows, Relaxed);
         self.stats.lost_pkts.fetch_add(pkts, Relaxed);
         self.stats.lost_bytes.fetch_add(bytes, Relaxed);

@@ -116,6 +116,14 @@ impl TemplateCache {
         self.entries.iter().flatten().count() as u32
     }
 
+    /// Marks every template unsent, keeping its id: each goes out again
+    /// before its next data (a collector may have lost them).
+    pub fn resend_all(&mut self) {
+        for t in self.entries.iter_mut().flatten() {
+            t.sent = false;
+        }
+    }
+
     /// Forgets every template (protocol or destination change): each is
     /// sent again before its next data. Ids keep counting up.
     pub fn reset(&mut self) {
@@ -589,6 +597,32 @@ mod tests {
             FIRST_TEMPLATE_ID + 1,
             "ids keep counting after a reset"
         );
+    }
+
+    #[test]
+    fn resend_all_sends_every_template_again_with_its_id() {
+        let mut cache = TemplateCache::default();
+        let f = flow(4, 17, 1);
+        let key = TemplateKey::of(&f, Version::V9);
+        let mut fields = FieldList::default();
+        key.fields(&mut fields);
+        let mut pdu = Pdu::new(Version::V9);
+        let mut add = |cache: &mut TemplateCache, n: u64| {
+            let t = cache.get(key).unwrap();
+            pdu.add_record(t, fields.as_slice(), n, 0, 20, 30, |_| {})
+                .unwrap();
+            let len = pdu.finish(&PduHeader::default()).len();
+            pdu.clear();
+            len
+        };
+        let with = add(&mut cache, 0);
+        let without = add(&mut cache, 1);
+        assert!(with > without, "the second packet has no template");
+        cache.resend_all();
+        assert_eq!(add(&mut cache, 2), with, "the template goes out again");
+        assert_eq!(add(&mut cache, 3), without);
+        assert_eq!(cache.get(key).unwrap().id, FIRST_TEMPLATE_ID, "same id");
+        assert_eq!(cache.generated, 1);
     }
 
     #[test]

@@ -145,6 +145,14 @@ impl ExportSocket {
         unsafe { (bindings::nf_usock_sndbuf(self.sock), bindings::nf_usock_wmem(self.sock)) }
     }
 
+    /// Sets the socket buffer size (kept for a reconnect by the caller).
+    pub fn set_sndbuf(&mut self, sndbuf: i32) {
+        if self.is_connected() {
+            // SAFETY: a connected socket of ours.
+            unsafe { bindings::nf_usock_set_sndbuf(self.sock, sndbuf) };
+        }
+    }
+
     /// ICMP errors seen so far.
     pub fn cberr(&self) -> u32 {
         self.cberr.load(Relaxed) as u32

@@ -7,7 +7,8 @@ use super::rates::{RateInput, Rates};
 use super::stats::StatsSum;
 use super::flow::Ticks;
 use crate::control::params_kernel as params;
-use crate::export::exporter_kernel::Exporter;
+use crate::export::exporter_kernel::{epoch_ms, Exporter, MeterFacts};
+use crate::export::options::Span;
 use crate::sys::bindings;
 use crate::sys::percpu::possible_cpus;
 use crate::sys::sync::KMutex;
@@ -38,6 +39,13 @@ pub struct ScanState {
     /// Rates per CPU, indexed by CPU number.
     pub cpu_rates: KVec<Rates>,
     last_rate_at: Ticks,
+    /// Export bytes at the last rate sample, and the rate since (bytes/s).
+    export_bytes: u64,
+    /// Exported bytes per second (the `Export: Rate` of /proc).
+    pub export_rate: u64,
+    /// The meter's side of the statistics options records, as of the last
+    /// rate sample (every 4 s; those records go out every 60 s).
+    meter_facts: MeterFacts,
     /// Where flows go.
     pub exporter: Exporter,
 }
@@ -81,6 +89,9 @@ impl Scanner {
                 total_rates: Rates::default(),
                 cpu_rates,
                 last_rate_at: jiffies(),
+                export_bytes: 0,
+                export_rate: 0,
+                meter_facts: MeterFacts::default(),
                 exporter: Exporter::new(params::protocol(), params::destination_param())?,
             }),
         })
@@ -101,8 +112,26 @@ impl Scanner {
 
     /// Schedules the first run.
     pub fn start(&self) {
-        // SAFETY: initialised by `init`.
-        unsafe { bindings::nf_schedule_delayed_work(self.work.get(), 1) };
+        self.schedule(1);
+    }
+
+    /// Queues the next run in `delay` ticks, on the `exportcpu` CPU if one
+    /// is set (writable at any time through /sys/module/.../parameters).
+    fn schedule(&self, delay: core::ffi::c_ulong) {
+        let cpu = params::exportcpu();
+        if cpu >= 0 {
+            // SAFETY: initialised by `init`; the scanner outlives its work
+            // (stop() cancels it).
+            let r = unsafe { bindings::nf_schedule_delayed_work_on(cpu, self.work.get(), delay) };
+            if r >= 0 {
+                return;
+            }
+            pr_info!("can't schedule exporter on cpu {}. Disabling cpu lock.\n", cpu);
+            // SAFETY: the exportcpu parameter variable.
+            unsafe { params::store(core::ptr::addr_of_mut!(bindings::nf_param_exportcpu), -1) };
+        }
+        // SAFETY: as above.
+        unsafe { bindings::nf_schedule_delayed_work(self.work.get(), delay) };
     }
 
     /// Stops the scanner and waits for a run in progress.
@@ -137,8 +166,7 @@ unsafe extern "C" fn scan_work(work: *mut bindings::work_struct) {
     let delay = with_meter(|m| scanner.state.lock(|st| st.run(m, false)));
     if let Some(delay) = delay {
         if !scanner.stopping.load(Ordering::Acquire) {
-            // SAFETY: initialised; the scanner outlives its work (stop()).
-            unsafe { bindings::nf_schedule_delayed_work(scanner.work.get(), delay as core::ffi::c_ulong) };
+            scanner.schedule(delay as core::ffi::c_ulong);
         }
     }
 }
@@ -167,6 +195,9 @@ impl ScanState {
         // original could hold it for the whole inactive timeout).
         let max_wait = if force { 0 } else { u64::from(m.hz) };
         pdus += self.exporter.send_if_due(now, max_wait);
+        if !force {
+            pdus += self.exporter.send_options(now, &self.meter_facts);
+        }
         if now.wrapping_sub(self.last_rate_at) >= RATE_INTERVAL_SECS.saturating_mul(u64::from(m.hz)) {
             self.sample_rates(m, now);
         }
@@ -201,6 +232,23 @@ impl ScanState {
             }
         }
         self.total_rates.sample(rate_input(&total), elapsed_ms);
+
+        let bytes = self.exporter.stats.bytes.load(core::sync::atomic::Ordering::Relaxed);
+        self.export_rate = bytes
+            .wrapping_sub(self.export_bytes)
+            .saturating_mul(1000)
+            .checked_div(elapsed_ms)
+            .unwrap_or(0);
+        self.export_bytes = bytes;
+
+        let f = &mut self.meter_facts;
+        if total.pkt_drop > f.dropped.0 {
+            let now_ms = epoch_ms();
+            let first = f.drop_span.map_or(now_ms, |s| s.first_ms);
+            f.drop_span = Some(Span { first_ms: first, last_ms: now_ms });
+        }
+        f.dropped = (total.pkt_drop, total.traf_drop);
+        f.observed_flows = total.notfound;
     }
 }
 

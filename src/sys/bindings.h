@@ -12,6 +12,7 @@
 #include <linux/skbuff.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/x_tables.h>
+#include <linux/rtnetlink.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/sysctl.h>

@@ -7,11 +7,14 @@
 #include <linux/skbuff.h>
 #include <linux/percpu.h>
 #include <linux/cpumask.h>
+#include <linux/cpu.h>
 #include <linux/bottom_half.h>
 #include <linux/preempt.h>
 #include <net/net_namespace.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netdevice.h>
+#include <linux/ethtool.h>
+#include <linux/rtnetlink.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/jiffies.h>
@@ -209,6 +212,19 @@ bool nf_schedule_delayed_work(struct delayed_work *work, unsigned long delay)
 	return schedule_delayed_work(work, delay);
 }
 
+int nf_schedule_delayed_work_on(int cpu, struct delayed_work *work, unsigned long delay)
+{
+	int ret = -ENODEV;
+
+	/* The CPU must not go offline between the check and the queueing;
+	 * once queued, hotplug moves the work elsewhere by itself. */
+	cpus_read_lock();
+	if (cpu >= 0 && cpu < nr_cpu_ids && cpu_online(cpu))
+		ret = schedule_delayed_work_on(cpu, work, delay);
+	cpus_read_unlock();
+	return ret;
+}
+
 u64 nf_ktime_get_ns(void)
 {
 	return ktime_get_ns();
@@ -316,6 +332,55 @@ unsigned int nf_usock_sndbuf(const struct socket *sock)
 unsigned int nf_usock_wmem(const struct socket *sock)
 {
 	return refcount_read(&sock->sk->sk_wmem_alloc);
+}
+
+void nf_usock_set_sndbuf(struct socket *sock, int sndbuf)
+{
+	/* As the original: the value itself, not doubled as SO_SNDBUF would. */
+	WRITE_ONCE(sock->sk->sk_sndbuf, sndbuf);
+}
+
+int nf_sock_min_sndbuf(void)
+{
+	return SOCK_MIN_SNDBUF;
+}
+
+struct net_device *nf_netdev_next(struct net_device *prev)
+{
+	ASSERT_RTNL();
+	return prev ? next_net_device(prev) : first_net_device(&init_net);
+}
+
+void nf_netdev_facts(struct net_device *dev, struct nf_netdev_facts *f)
+{
+	const struct ethtool_ops *ops = dev->ethtool_ops;
+	struct ethtool_link_ksettings ks = {};
+	const struct dev_ifalias *alias;
+
+	ASSERT_RTNL();
+	memset(f, 0, sizeof(*f));
+	f->ifindex = dev->ifindex;
+	f->type = dev->type;
+	f->running = netif_running(dev) && netif_carrier_ok(dev);
+	strscpy(f->name, dev->name, sizeof(f->name));
+	/* dev_get_alias() is not exported on every kernel; this is what it does. */
+	rcu_read_lock();
+	alias = rcu_dereference(dev->ifalias);
+	if (alias)
+		strscpy(f->alias, alias->ifalias, sizeof(f->alias));
+	rcu_read_unlock();
+	if (ops && ops->get_drvinfo) {
+		struct ethtool_drvinfo info = {};
+
+		ops->get_drvinfo(dev, &info);
+		strscpy(f->driver, info.driver, sizeof(f->driver));
+	}
+	if (f->running && !__ethtool_get_link_ksettings(dev, &ks) &&
+	    ks.base.speed != SPEED_UNKNOWN) {
+		f->link_known = true;
+		f->speed = ks.base.speed;
+		f->port = ks.base.port;
+	}
 }
 
 u64 nf_uptime_ms(unsigned long j)

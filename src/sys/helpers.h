@@ -2,7 +2,8 @@
 /*
  * Out-of-line wrappers for the static inline functions and macros of the
  * kernel that the Rust side needs (they have no symbol to link against).
- * Each one is a single expression; anything with logic lives in Rust.
+ * Each one is a single expression or reads fields into a plain struct;
+ * anything with logic lives in Rust.
  */
 #ifndef NETFLOW_SYS_HELPERS_H
 #define NETFLOW_SYS_HELPERS_H
@@ -98,6 +99,8 @@ void nf_mutex_unlock(struct mutex *lock);
 /* The scanner's delayed work on the system workqueue. */
 void nf_init_delayed_work(struct delayed_work *work, void (*fn)(struct work_struct *));
 bool nf_schedule_delayed_work(struct delayed_work *work, unsigned long delay);
+/* -ENODEV if `cpu` is not online; else whether the work was newly queued. */
+int nf_schedule_delayed_work_on(int cpu, struct delayed_work *work, unsigned long delay);
 
 /*
  * Export sockets: kernel UDP sockets in init_net. The error-report callback
@@ -114,5 +117,28 @@ int nf_usock_send(struct socket *sock, const void *buf, size_t len);
 void nf_usock_release(struct socket *sock);
 unsigned int nf_usock_sndbuf(const struct socket *sock);
 unsigned int nf_usock_wmem(const struct socket *sock);
+void nf_usock_set_sndbuf(struct socket *sock, int sndbuf);
+int nf_sock_min_sndbuf(void);
+
+/*
+ * The network interfaces of init_net, for the interface-name options
+ * records. Walk them with nf_netdev_next(NULL), nf_netdev_next(dev), ...
+ * between rtnl_lock() and rtnl_unlock(); nf_netdev_facts() reads what the
+ * description is made of (the text itself is composed in Rust).
+ */
+struct net_device;
+struct nf_netdev_facts {
+	int ifindex;
+	unsigned short type;	/* ARPHRD_* */
+	bool running;		/* up, with a carrier */
+	bool link_known;	/* speed and port were read from ethtool */
+	u32 speed;		/* Mb/s */
+	u8 port;		/* PORT_* */
+	char name[16];
+	char alias[33];
+	char driver[32];
+};
+struct net_device *nf_netdev_next(struct net_device *prev);
+void nf_netdev_facts(struct net_device *dev, struct nf_netdev_facts *facts);
 
 #endif
