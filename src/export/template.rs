@@ -205,7 +205,12 @@ impl TemplateKey {
             out.extend(&[(L4_SRC_PORT, 2), (L4_DST_PORT, 2), (TCP_FLAGS, 1)]);
         }
         if self.has(Self::ICMP9) {
+            // The original puts ICMP type/code only into the destination
+            // port, where collectors that follow RFC 3954 (nfdump, for
+            // one) do not look: they read ICMP_TYPE. Both are sent, so
+            // collectors of either habit decode it.
             out.extend(&[(L4_SRC_PORT, 2), (L4_DST_PORT, 2)]);
+            out.push(if self.has(Self::IP6) { ICMP_TYPE_V6 } else { ICMP_TYPE }, 2);
         }
         if self.has(Self::BASE9) {
             out.extend(&[
@@ -334,7 +339,7 @@ mod tests {
         f.options = 0x8000;
         assert_eq!(
             ids(TemplateKey::of(&f, Version::V9)),
-            [27, 28, 62, 60, 31, 64, 7, 11, 10, 14, 2, 1, 22, 21, 4, 5]
+            [27, 28, 62, 60, 31, 64, 7, 11, 139, 10, 14, 2, 1, 22, 21, 4, 5]
         );
         assert_eq!(
             ids(TemplateKey::of(&f, Version::Ipfix)),
