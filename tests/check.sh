@@ -64,7 +64,7 @@ done
 
 # VM suites: all of them in one boot per kernel; each prints "ok - ..." /
 # "not ok - ..." lines that we count, and "# guest done" when it finished.
-suites=(foundation metering export)
+suites=(foundation metering export collectors)
 for k in $kernels; do
 	[ -f "build/$k/ipt_NETFLOW.ko" ] || { failed=$((failed + 1)); failures+=("vm $k: no module"); continue; }
 	log=$logs/vm_$k.log

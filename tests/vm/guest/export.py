@@ -19,7 +19,9 @@ collector = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 collector.bind(("127.0.0.1", 2055))
 collector.settimeout(2)
 decoder = IpfixDecoder()
-expected_seq = 0
+# The collector starts after the module: the first number it sees is where
+# it starts checking.
+expected_seq = None
 seq_ok = True
 
 
@@ -33,9 +35,9 @@ def receive():
         except socket.timeout:
             return records
         header, recs = decoder.decode(msg)
-        if header["sequence"] != expected_seq:
+        if expected_seq is not None and header["sequence"] != expected_seq:
             seq_ok = False
-        expected_seq += len(recs)
+        expected_seq = header["sequence"] + header["data_records"]
         records += recs
 
 
@@ -67,6 +69,45 @@ cberr = int(socks[1].split("cberr ")[1].split(",")[0]) if "cberr" in socks[1] el
 t.ok("the dead destination's error counter moves", cberr > 0, socks)
 snmp = t.snmp()
 t.ok("exports counted once per destination", int(snmp["outPackets"]) >= 2, snmp)
+
+# sndbuf: every socket's buffer, kept; bad input refused.
+t.eq("sndbuf=100000 accepted", None, t.sysctl_write("sndbuf", 100000))
+t.eq("sndbuf reads back", "100000", t.sysctl_read("sndbuf"))
+with open("/proc/net/stat/ipt_netflow") as f:
+    socks = [line for line in f if line.startswith("sock")]
+t.ok("every socket has the new buffer size", all("sndbuf 100000," in s for s in socks), socks)
+t.eq("sndbuf=abc refused", "Invalid argument", t.sysctl_write("sndbuf", "abc"))
+t.eq("sndbuf=-5 refused", "Invalid argument", t.sysctl_write("sndbuf", -5))
+t.eq("...and the value stays", "100000", t.sysctl_read("sndbuf"))
+t.sysctl_write("sndbuf", 1)
+t.ok("a tiny sndbuf is raised to the kernel's minimum", 2048 < int(t.sysctl_read("sndbuf")) < 100000,
+     t.sysctl_read("sndbuf"))
+t.sysctl_write("sndbuf", 212992)
+
+# exportcpu: the scanner runs on the CPU asked for; an offline one is refused.
+EXPORTCPU = "/sys/module/ipt_NETFLOW/parameters/exportcpu"
+
+
+def scan_cpu():
+    with open("/proc/net/stat/ipt_netflow") as f:
+        line = [x for x in f if x.startswith("Flows:")][0]
+    return int(line.split("[cpu")[1].split("]")[0])
+
+
+for cpu in (1, 0):
+    with open(EXPORTCPU, "w") as f:
+        f.write(f"{cpu}\n")
+    time.sleep(1)
+    seen = set()
+    for _ in range(5):
+        seen.add(scan_cpu())
+        time.sleep(0.3)
+    t.eq(f"exportcpu={cpu}: the scanner runs on CPU {cpu}", {cpu}, seen)
+with open(EXPORTCPU, "w") as f:
+    f.write("7\n")
+t.ok("exportcpu=7 (no such CPU): the lock is dropped", t.wait_for(lambda: open(EXPORTCPU).read().strip() == "-1"))
+t.ok("...with the original's message",
+     "can't schedule exporter on cpu 7. Disabling cpu lock." in t.sh("dmesg").stdout)
 
 # Changing the destinations at runtime keeps exporting.
 t.eq("destination rewritten", None, t.sysctl_write("destination", "127.0.0.1:2055"))
