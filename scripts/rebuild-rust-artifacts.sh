@@ -35,8 +35,9 @@ note() { echo "rebuild-rust-artifacts: $*" >&2; }
 hdr=${1:?usage: rebuild-rust-artifacts.sh HEADERS_DIR}
 [ -d "$hdr" ] || fail "no such directory: $hdr"
 hdr=$(cd "$hdr" && pwd -P)
-[ -f "$hdr/.config" ] && [ -f "$hdr/Module.symvers" ] ||
+if [ ! -f "$hdr/.config" ] || [ ! -f "$hdr/Module.symvers" ]; then
 	fail "$hdr has no .config or Module.symvers: not a kernel headers tree"
+fi
 
 # --- Is it a Debian headers package, and which kernel? ------------------------
 # Debian's per-flavour headers carry .kernelvariables (ARCH, KERNELRELEASE,
@@ -79,8 +80,9 @@ sver=$(dpkg-query -W -f='${Version}' "$srcpkg" 2>/dev/null || true)
 tarball=/usr/src/$srcpkg.tar.xz
 [ -z "$sver" ] || [ "$sver" = "$hver" ] ||
 	fail "linux-source mismatch: $srcpkg is $sver but $owner is $hver; install $srcpkg=$hver"
-[ -n "$sver" ] && [ -f "$tarball" ] ||
+if [ -z "$sver" ] || [ ! -f "$tarball" ]; then
 	fail "missing linux-source: install $srcpkg (apt-get install $srcpkg=$hver), the source of $release"
+fi
 
 # --- The compiler the rebuild uses -------------------------------------------
 rustc=${RUSTC:-rustc}
@@ -131,6 +133,8 @@ $(config_diff | head -n 40)"
 		cause="unknown: same rustc version text and .config; was rustc built differently (e.g. rustup's instead of the distribution's)?"
 	fi
 	echo "crate hash mismatch: the rebuilt ${1#?} crate has hash ${have:-none} but $release's Module.symvers has $want, so a module built here would not load. Cause: $cause" >"$out/.nf-refused"
+	# Keep the verdict (same inputs, same result), not the objects.
+	find "$out" -mindepth 1 ! -name .nf-refused -delete
 	fail "$(cat "$out/.nf-refused")"
 }
 

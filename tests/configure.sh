@@ -59,7 +59,9 @@ chmod +x "$work/bin/dpkg-query"
 tree "$work/debian" "${base[@]}" CONFIG_RUST=y CONFIG_DEBUG_INFO_BTF=y "CONFIG_RUSTC_VERSION_TEXT=\"$(rustc --version)\""
 rmdir "$work/debian/rust"
 touch "$work/debian/Module.symvers"
-gcc=$(cd /usr/bin && ls x86_64-linux-gnu-gcc-[0-9]* | head -n1)
+gcc=$(cd /usr/bin && find . -maxdepth 1 -name 'x86_64-linux-gnu-gcc-[0-9]*' | sort | head -n1)
+gcc=${gcc#./}
+# shellcheck disable=SC2016 # $(CROSS_COMPILE) is make's, written as is
 printf 'override KERNELRELEASE = 9.9.9-test\nCC = $(CROSS_COMPILE)%s\noverride CROSS_COMPILE = x86_64-linux-gnu-\n' \
 	"${gcc#x86_64-linux-gnu-}" >"$work/debian/.kernelvariables"
 debian() { PATH="$work/bin:$PATH" HEADERS=$1 SOURCE=$2 PAHOLE=${3:-pahole} expect_refusal "$4" "$5" "$work/debian"; }
