@@ -182,19 +182,25 @@ build() {
 wrong_rustc() {
 	local root tc out rc=0
 	root=$(make_chroot)
-	rustup toolchain list | grep -q '^1\.85\.1-' ||
-		rustup toolchain install 1.85.1 --profile minimal -c rust-src >&2
-	tc=$(rustup run 1.85.1 rustc --print sysroot)
+	# rustup's 1.85.1: the same version number as Debian's, other hashes.
+	# Should rustup not get it, its default toolchain still is another rustc.
+	local want=1.85.1
+	if ! rustup toolchain list | grep -q "^$want-" &&
+		! rustup toolchain install "$want" --profile minimal -c rust-src >&2; then
+		want=stable
+		log "rustup could not install 1.85.1; feeding configure rustup's stable rustc instead"
+	fi
+	tc=$(rustup run "$want" rustc --print sysroot)
 	# The checkout itself (read only: configure writes config.mk to its
 	# working directory, here a scratch one).
 	out=$(NF_BIND="$tc:/opt/rustup-1.85.1 $top:/nf/checkout" run_in "$root" bash -c '
 		mkdir -p /tmp/wrong-rustc && cd /tmp/wrong-rustc &&
 			RUSTC=/opt/rustup-1.85.1/bin/rustc /nf/checkout/configure --kdir=/usr/src/linux-headers-$1' wrong "$release" 2>&1) || rc=$?
 	echo "$out"
-	[ "$rc" -ne 0 ] || die "configure accepted rustup's rustc 1.85.1 for Debian's $release"
+	[ "$rc" -ne 0 ] || die "configure accepted rustup's rustc $want for Debian's $release"
 	grep -q 'crate hash mismatch' <<<"$out" || die "configure refused, but not with the crate hash mismatch message"
 	grep -q 'wrong rustc version' <<<"$out" || die "configure refused, but did not name the wrong rustc as the cause"
-	echo "ok - configure refuses rustup's rustc 1.85.1 for Debian's $release (crate hash mismatch, wrong rustc)"
+	echo "ok - configure refuses rustup's rustc $want for Debian's $release (crate hash mismatch, wrong rustc)"
 }
 
 cmd=${1:?usage: stock-kernel.sh chroot|build|wrong-rustc|kernel}
