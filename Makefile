@@ -27,18 +27,23 @@ module: config.mk
 libxt: config.mk
 	$(MAKE) -C libxt XTABLES_LIBDIR=$(XTABLES_LIBDIR)
 
+# The module goes to $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/extra (for
+# Debian's stock kernel KMAKEFLAGS carries its KERNELRELEASE); depmod then
+# records its dependency on x_tables, so `modprobe ipt_NETFLOW` loads both.
+DEPMOD_BASE := $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH))
+
 install: all
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKEFLAGS) INSTALL_MOD_DIR=extra modules_install
-	depmod -a $(KRELEASE)
+	depmod -a $(DEPMOD_BASE) $(KRELEASE)
 	$(MAKE) -C libxt XTABLES_LIBDIR=$(XTABLES_LIBDIR) install
 
 uninstall:
-	rm -f /lib/modules/$(KRELEASE)/extra/ipt_NETFLOW.ko*
-	depmod -a $(KRELEASE)
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/extra/ipt_NETFLOW.ko*
+	depmod -a $(DEPMOD_BASE) $(KRELEASE)
 	$(MAKE) -C libxt XTABLES_LIBDIR=$(XTABLES_LIBDIR) uninstall
 
 clean:
-	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKEFLAGS) clean
 	$(MAKE) -C libxt clean
 	rm -f src/sys/bindings_generated.rs
 

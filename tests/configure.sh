@@ -42,5 +42,33 @@ expect_refusal "a tree built with another rustc" "was built with 'rustc 1.85.1" 
 
 expect_refusal "a missing tree" "no kernel tree" "$work/nothing-here"
 
-echo "$((4 - failed)) passed, $failed failed"
+# A Debian linux-headers tree without Rust artefacts: configure hands it to
+# scripts/rebuild-rust-artifacts.sh, which must refuse, before any build,
+# what cannot reproduce the kernel. dpkg-query is a stub here (HEADERS and
+# SOURCE are the versions it reports; empty: not installed).
+mkdir -p "$work/bin"
+cat >"$work/bin/dpkg-query" <<'STUB'
+#!/bin/sh
+case "$*" in
+-S*) echo "linux-headers-9.9.9-test: $2" ;;
+*linux-headers-*) [ -n "$HEADERS" ] && printf %s "$HEADERS" ;;
+*linux-source-*) [ -n "$SOURCE" ] && printf %s "$SOURCE" ;;
+esac
+STUB
+chmod +x "$work/bin/dpkg-query"
+tree "$work/debian" "${base[@]}" CONFIG_RUST=y CONFIG_DEBUG_INFO_BTF=y "CONFIG_RUSTC_VERSION_TEXT=\"$(rustc --version)\""
+rmdir "$work/debian/rust"
+touch "$work/debian/Module.symvers"
+gcc=$(cd /usr/bin && find . -maxdepth 1 -name 'x86_64-linux-gnu-gcc-[0-9]*' | sort | head -n1)
+gcc=${gcc#./}
+# shellcheck disable=SC2016 # $(CROSS_COMPILE) is make's, written as is
+printf 'override KERNELRELEASE = 9.9.9-test\nCC = $(CROSS_COMPILE)%s\noverride CROSS_COMPILE = x86_64-linux-gnu-\n' \
+	"${gcc#x86_64-linux-gnu-}" >"$work/debian/.kernelvariables"
+debian() { PATH="$work/bin:$PATH" HEADERS=$1 SOURCE=$2 PAHOLE=${3:-pahole} expect_refusal "$4" "$5" "$work/debian"; }
+debian 9.9.9-1 "" pahole "Debian headers without linux-source" "missing linux-source: install linux-source-9.9"
+debian 9.9.9-1 9.9.9-2 pahole "Debian headers with another linux-source" "linux-source mismatch: linux-source-9.9 is 9.9.9-2"
+debian "" "" pahole "Debian headers whose package is not installed" "is not installed"
+debian 9.9.9-1 9.9.9-1 /nonexistent/pahole "Debian headers (with BTF) without pahole" "missing pahole"
+
+echo "$((8 - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -14,6 +14,7 @@ use super::flow_budget::{Credit, FlowBudget};
 use super::flow_hash::{flow_hash, HashSeed};
 use super::flow_key::{parse, PacketInfo};
 use super::flow_table::{FlowList, FlowTable};
+use super::heap_sort::heap_sort_by;
 use super::packet::L3Family;
 use super::scanner_kernel::Scanner;
 use super::stats::CpuStats;
@@ -320,7 +321,7 @@ impl Meter {
                 unsafe { out.push(f) };
             }
         }
-        recs.sort_unstable_by(|a, b| {
+        heap_sort_by(&mut recs, |a, b| {
             // SAFETY: the records are live and ours.
             let (a, b) = unsafe { (a.as_ref(), b.as_ref()) };
             (a.hash, a.key.words()).cmp(&(b.hash, b.key.words()))

@@ -9,7 +9,8 @@ top=$(cd "$here/../.." && pwd)
 . "$top/scripts/common.sh"
 
 flavor=${1:?usage: build-module.sh FLAVOR}
-tree=$("$top/scripts/build-kernel.sh" "$flavor")
+# 7.3-stock: Debian's own kernel, no test kernel to build (stock-kernel.sh).
+[ "$flavor" = 7.3-stock ] || tree=$("$top/scripts/build-kernel.sh" "$flavor")
 out=$top/build/$flavor
 mkdir -p "$out"
 rsync -a --delete --exclude=/build --exclude=/target --exclude=/.git \
@@ -18,6 +19,7 @@ rsync -a --delete --exclude=/build --exclude=/target --exclude=/.git \
 	--filter='P *.o' --filter='P *.ko' --filter='P .*.cmd' --filter='P *.mod*' \
 	--filter='P src/sys/bindings_generated.rs' --filter='P Module.symvers' --filter='P modules.order' \
 	"$top/" "$out/"
+[ "$flavor" != 7.3-stock ] || exec "$here/stock-kernel.sh" build
 cd "$out"
 ./configure --kdir="$tree" >configure.log 2>&1 || { cat configure.log >&2; exit 1; }
 # CLIPPY=1: the kernel's own Rust lints (clippy with the kernel's lint set)

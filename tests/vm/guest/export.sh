@@ -9,6 +9,7 @@ export XTABLES_LIBDIR=$build/libxt:/usr/lib/x86_64-linux-gnu/xtables
 echo "# kernel $(uname -r), $(nproc) CPUs"
 dmesg_start
 kmemleak_reset
+load_kmods
 ip link set lo up
 check "insmod with two destinations" insmod "$build/ipt_NETFLOW.ko" protocol=10 \
 	destination=127.0.0.1:2055,127.0.0.1:2056 inactive_timeout=60

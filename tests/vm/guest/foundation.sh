@@ -19,7 +19,16 @@ burst=$here/udp_burst.py
 echo "# kernel $(uname -r), $(nproc) CPUs"
 dmesg_start
 kmemleak_reset
-modprobe -q x_tables 2>/dev/null || true
+
+# `make install` put the module into the kernel's module tree (the Debian
+# stock kernel flavor does): modprobe must find it and pull in x_tables.
+installed=$(modinfo -n ipt_NETFLOW 2>/dev/null || true)
+if [ -n "$installed" ] && [ ! -e /sys/module/x_tables ]; then
+	check "modprobe ipt_NETFLOW finds the installed module ($installed)" modprobe ipt_NETFLOW
+	check "modprobe loaded x_tables first" test -e /sys/module/x_tables
+	check "rmmod the installed module" rmmod ipt_NETFLOW
+fi
+load_kmods
 
 # --- Loading, identity, parameter validation ------------------------------
 check "insmod refuses protocol=7" bash -c "! insmod $ko protocol=7"
