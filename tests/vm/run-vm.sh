@@ -27,11 +27,15 @@ cd "$top"
 # layer, and without it the kernel would stay on the empty initramfs).
 out=$top/build/vm-out/$flavor
 rm -rf "$out"
+# NF_VM_QEMU_OPTS: extra qemu arguments, split on spaces (the benchmark uses
+# "-icount shift=N" so that guest time counts emulated instructions).
+qemu_opts=()
+for o in ${NF_VM_QEMU_OPTS:-}; do qemu_opts+=("--qemu-opt=$o"); done
 mkdir -p "$out"
 rc=0
 timeout --foreground "${NF_VM_TIMEOUT:-1800}" "$NF_VENV/bin/vng" --run "$tree/arch/x86/boot/bzImage" \
 	--disable-kvm --cpus "${NF_VM_CPUS:-2}" --memory "${NF_VM_MEMORY:-2G}" --user root \
-	--append root=/dev/root --verbose --rwdir="$out" \
+	--append root=/dev/root --verbose --rwdir="$out" "${qemu_opts[@]}" \
 	--exec "$cmd >$out/stdout 2>$out/stderr; echo \$? >$out/rc" </dev/null >"$out/console" 2>&1 || rc=$?
 cat "$out/stdout" 2>/dev/null
 cat "$out/stderr" >&2 2>/dev/null
