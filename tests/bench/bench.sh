@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# make bench: per-packet cost, memory per flow and export throughput of our
+# module and of the original C module (Debian's iptables-netflow-dkms 2.6,
+# built here at bench time, never committed), in the same VM.
+#
+#   tests/bench/bench.sh                 both kernels (plain 6.12 and 7.3)
+#   BENCH_KERNELS=6.12 tests/bench/bench.sh
+#
+# Per kernel: builds the plain (non-debug) test kernel if it is not cached,
+# our module against it, pktgen (the tree's own net/core/pktgen.ko, or
+# pktgen.c built out of tree when the tree has none) and the original
+# module, then boots the kernel and runs tests/bench/guest/bench.sh, whose
+# raw lines go to build/bench/KERNEL.raw. tests/bench/report.py turns all
+# raw files into build/bench/report.md (also printed).
+#
+# Guest knobs are passed through: BENCH_FLOWS, BENCH_REPS, BENCH_REPS_BIG,
+# BENCH_WINDOW, BENCH_EXPORT_REPS, BENCH_EXPORT_SECS (see the guest script).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/scripts/common.sh"
+
+kernels=${BENCH_KERNELS:-6.12 7.3}
+out=$top/build/bench
+mkdir -p "$out"
+"$top/scripts/install-deps.sh" >&2
+
+llvm_for() { case $1 in 6.12) ;; *) echo LLVM=-19 ;; esac; }
+
+# pktgen: the test kernels are configured with CONFIG_NET_PKTGEN=m; should a
+# tree lack the module, build net/core/pktgen.c out of tree against it.
+pktgen_for() {
+	local k=$1 tree=$2 dir
+	if [ -f "$tree/net/core/pktgen.ko" ]; then
+		echo "$tree/net/core/pktgen.ko"
+		return
+	fi
+	dir=$out/$k/pktgen
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp "$tree/net/core/pktgen.c" "$dir/"
+	echo 'obj-m := pktgen.o' >"$dir/Kbuild"
+	make -s -C "$tree" M="$dir" $(llvm_for "$k") modules >"$dir/build.log" 2>&1 ||
+		{ cat "$dir/build.log" >&2; die "pktgen does not build against $k"; }
+	echo "$dir/pktgen.ko"
+}
+
+# The original module from Debian's package; prints the .ko, or nothing
+# (and the reason in build/bench/KERNEL/theirs.log) when it does not build.
+theirs_for() {
+	local k=$1 tree=$2 deb src dir
+	"$top/scripts/private-apt.sh" trixie download iptables-netflow-dkms >&2
+	deb=$(ls -t "$NF_CACHE"/apt/trixie/debs/iptables-netflow-dkms_*.deb | head -n 1)
+	dir=$out/$k/theirs
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	dpkg -x "$deb" "$dir/pkg"
+	src=$(echo "$dir"/pkg/usr/src/ipt-netflow-*)
+	(
+		cd "$src"
+		export $(llvm_for "$k")
+		./configure --kdir="$tree" --kver="$(make -s -C "$tree" kernelrelease)" \
+			--disable-snmp-agent --disable-dkms &&
+			make ipt_NETFLOW.ko
+	) >"$dir/theirs.log" 2>&1 || true
+	if [ -f "$src/ipt_NETFLOW.ko" ]; then
+		echo "$src/ipt_NETFLOW.ko"
+	else
+		log "the original module does not build against $k: $(grep -m3 -E 'error:' "$dir/theirs.log" | tr '\n' ' ')"
+	fi
+}
+
+for k in $kernels; do
+	tree=$("$top/scripts/build-kernel.sh" "$k")
+	ours=$("$top/tests/vm/build-module.sh" "$k")
+	pktgen=$(pktgen_for "$k" "$tree")
+	theirs=$(theirs_for "$k" "$tree")
+	log "bench on $k (original module: ${theirs:-does not build})"
+	{
+		echo "# kernel-flavor $k"
+		[ -z "$theirs" ] && grep -m5 -E 'error:' "$out/$k/theirs/theirs.log" | sed 's/^/# theirs-build-error /'
+		envs=()
+		for v in BENCH_FLOWS BENCH_REPS BENCH_REPS_BIG BENCH_WINDOW BENCH_EXPORT_REPS BENCH_EXPORT_SECS BENCH_DEBUG; do
+			[ -n "${!v:-}" ] && envs+=("$v=${!v}")
+		done
+		NF_VM_MEMORY=${NF_VM_MEMORY:-3G} NF_VM_TIMEOUT=${NF_VM_TIMEOUT:-5400} \
+			NF_VM_QEMU_OPTS=${BENCH_QEMU_OPTS--icount shift=3} \
+			"$top/tests/vm/run-vm.sh" "$k" env "${envs[@]}" "$here/guest/bench.sh" "$pktgen" "$ours" $theirs
+	} | tee "$out/$k.raw"
+done
+python3 "$here/report.py" $(for k in $kernels; do echo "$out/$k.raw"; done) | tee "$out/report.md"
