@@ -77,14 +77,16 @@ for k in $kernels; do
 	theirs=$(theirs_for "$k" "$tree")
 	log "bench on $k (original module: ${theirs:-does not build})"
 	{
+		qemu_opts=${BENCH_QEMU_OPTS--icount shift=3}
 		echo "# kernel-flavor $k"
+		echo "# qemu-opts $qemu_opts"
 		[ -z "$theirs" ] && grep -m5 -E 'error:' "$out/$k/theirs/theirs.log" | sed 's/^/# theirs-build-error /'
 		envs=()
 		for v in BENCH_FLOWS BENCH_REPS BENCH_REPS_BIG BENCH_WINDOW BENCH_EXPORT_REPS BENCH_EXPORT_SECS BENCH_DEBUG; do
 			[ -n "${!v:-}" ] && envs+=("$v=${!v}")
 		done
 		NF_VM_MEMORY=${NF_VM_MEMORY:-3G} NF_VM_TIMEOUT=${NF_VM_TIMEOUT:-5400} \
-			NF_VM_QEMU_OPTS=${BENCH_QEMU_OPTS--icount shift=3} \
+			NF_VM_QEMU_OPTS=$qemu_opts \
 			"$top/tests/vm/run-vm.sh" "$k" env "${envs[@]}" "$here/guest/bench.sh" "$pktgen" "$ours" $theirs
 	} | tee "$out/$k.raw"
 done

@@ -12,6 +12,7 @@ cancels out):
     rule   = 1/pps(noop)  - 1/pps(none)     an empty rule
     target = 1/pps(impl)  - 1/pps(noop)     the NETFLOW target itself
 """
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -42,11 +43,14 @@ def report(path):
     runs = defaultdict(dict)  # (flows, rep) -> variant -> pps
     mem = defaultdict(list)  # (impl, flows) -> [kv]
     exp = defaultdict(list)  # impl -> [kv]
-    flavor, notes, kernel = path, [], ""
+    flavor, notes, kernel, shift = path, [], "", None
     for line in open(path, encoding="utf-8", errors="replace"):
         line = line.rstrip("\n")
         if line.startswith("# kernel-flavor "):
             flavor = line.split()[-1]
+        elif line.startswith("# qemu-opts "):
+            m = re.search(r"-icount shift=(\d+)", line)
+            shift = int(m.group(1)) if m else None
         elif line.startswith("# kernel "):
             kernel = line[2:]
         elif line.startswith("# theirs-build-error") or line.startswith("# WARNING") or line.startswith("# FATAL"):
@@ -101,8 +105,17 @@ def report(path):
         cost[fl] = c
     print()
 
-    # Costs.
-    print("Per-packet cost in ns (emulated CPU), median (min–max) over repetitions:\n")
+    # Costs, in emulated instructions when guest time counts instructions.
+    if shift is not None:
+        unit = 2 ** shift
+        print(f"Per-packet cost in emulated instructions (qemu -icount shift={shift}: guest time "
+              f"advances {unit} ns per instruction, so cost = Δ(1/pps) / {unit} ns), "
+              "median (min–max) over repetitions:\n")
+        for c in cost.values():
+            for k in ("base", "rule", "ours", "theirs"):
+                c[k] = [x / unit for x in c[k]]
+    else:
+        print("Per-packet cost in ns of guest time (emulated CPU), median (min–max) over repetitions:\n")
     hdr = ["flows", "whole path, no rule", "empty rule"] + [f"target {i}" for i in impls]
     if "theirs" in impls:
         hdr.append("ours / original")
