@@ -66,7 +66,7 @@ theirs_for() {
 	if [ -f "$src/ipt_NETFLOW.ko" ]; then
 		echo "$src/ipt_NETFLOW.ko"
 	else
-		log "the original module does not build against $k: $(grep -m3 -E 'error:' "$dir/theirs.log" | tr '\n' ' ')"
+		log "the original module does not build against $k (see $dir/theirs.log)"
 	fi
 }
 
@@ -80,7 +80,9 @@ for k in $kernels; do
 		qemu_opts=${BENCH_QEMU_OPTS--icount shift=3}
 		echo "# kernel-flavor $k"
 		echo "# qemu-opts $qemu_opts"
-		[ -z "$theirs" ] && grep -m5 -E 'error:' "$out/$k/theirs/theirs.log" | sed 's/^/# theirs-build-error /'
+		# The reason, not the errors of configure's feature probes (expected).
+		[ -z "$theirs" ] && grep -E -A1 '^Error: |ipt_NETFLOW\.c:[0-9]+:[0-9]+: error' "$out/$k/theirs/theirs.log" |
+			head -n 6 | sed 's/^/# theirs-build-error /'
 		envs=()
 		for v in BENCH_FLOWS BENCH_REPS BENCH_REPS_BIG BENCH_WINDOW BENCH_EXPORT_REPS BENCH_EXPORT_SECS BENCH_DEBUG; do
 			[ -n "${!v:-}" ] && envs+=("$v=${!v}")
