@@ -81,7 +81,7 @@ for k in $kernels; do
 		echo "# kernel-flavor $k"
 		echo "# qemu-opts $qemu_opts"
 		# The reason, not the errors of configure's feature probes (expected).
-		[ -z "$theirs" ] && grep -E -A1 '^Error: |ipt_NETFLOW\.c:[0-9]+:[0-9]+: error' "$out/$k/theirs/theirs.log" |
+		[ -z "$theirs" ] && grep -E '^Error: |^test\.c:[0-9]+:[0-9]+: error|ipt_NETFLOW\.c:[0-9]+:[0-9]+: error' "$out/$k/theirs/theirs.log" |
 			head -n 6 | sed 's/^/# theirs-build-error /'
 		envs=()
 		for v in BENCH_FLOWS BENCH_REPS BENCH_REPS_BIG BENCH_WINDOW BENCH_EXPORT_REPS BENCH_EXPORT_SECS BENCH_DEBUG; do
