@@ -40,6 +40,7 @@ pktgen_for() {
 	mkdir -p "$dir"
 	cp "$tree/net/core/pktgen.c" "$dir/"
 	echo 'obj-m := pktgen.o' >"$dir/Kbuild"
+	# shellcheck disable=SC2046 # empty or one word
 	make -s -C "$tree" M="$dir" $(llvm_for "$k") modules >"$dir/build.log" 2>&1 ||
 		{ cat "$dir/build.log" >&2; die "pktgen does not build against $k"; }
 	echo "$dir/pktgen.ko"
@@ -58,6 +59,7 @@ theirs_for() {
 	src=$(echo "$dir"/pkg/usr/src/ipt-netflow-*)
 	(
 		cd "$src"
+		# shellcheck disable=SC2046 # empty or one word
 		export $(llvm_for "$k")
 		./configure --kdir="$tree" --kver="$(make -s -C "$tree" kernelrelease)" \
 			--disable-snmp-agent --disable-dkms &&
@@ -92,4 +94,6 @@ for k in $kernels; do
 			"$top/tests/vm/run-vm.sh" "$k" env "${envs[@]}" "$here/guest/bench.sh" "$pktgen" "$ours" $theirs
 	} | tee "$out/$k.raw"
 done
-python3 "$here/report.py" $(for k in $kernels; do echo "$out/$k.raw"; done) | tee "$out/report.md"
+raws=()
+for k in $kernels; do raws+=("$out/$k.raw"); done
+python3 "$here/report.py" "${raws[@]}" | tee "$out/report.md"

@@ -177,7 +177,7 @@ mem_line() {
 	link=$(readlink -f /sys/kernel/slab/ipt_netflow 2>/dev/null)
 	osz=$(cat "$link/object_size" 2>/dev/null || echo -)
 	ssz=$(cat "$link/slab_size" 2>/dev/null || echo -)
-	local cpu drops
+	local drops
 	# cpu lines: cpuN rate notfound pkt traf metric pkt_drop traf_drop trunc frags alloc_err maxflows_err
 	drops=$(awk '/^cpu/ { d += $7; a += $11; m += $12 } END { printf "pkt_drop=%d alloc_err=%d maxflows_err=%d", d, a, m }' /proc/net/stat/ipt_netflow_snmp)
 	local hash_kb
@@ -224,13 +224,13 @@ done
 cpu_busy() { awk '/^cpu[0-9]/ { printf "%s%d", (n++ ? " " : ""), $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
 export_run() {
-	local impl=$1 rep=$2 o0 o1 t0 t1 c0 c1 u0 u1 lost err out active sink_out i
+	local impl=$1 rep=$2 o0 o1 t0 t1 c0 c1 u0 u1 lost err out active sink_out
 	sink_out=/tmp/sink.$impl.$rep
 	u0=$(awk '/^Udp:/ && $2 ~ /^[0-9]/ { print $6 }' /proc/net/snmp)
 	rm -f "$sink_out" "$sink_out.ready"
 	"${side[@]}" python3 "$here/sink.py" 2055 "$sink_out" &
 	local sink=$!
-	for i in $(seq 1 100); do [ -e "$sink_out.ready" ] && break; sleep 0.1; done
+	for _ in $(seq 1 100); do [ -e "$sink_out.ready" ] && break; sleep 0.1; done
 	load "$impl" hashsize=65536 maxflows=2000000 inactive_timeout=1 active_timeout=1 protocol=5 destination=127.0.0.1:2055
 	nfb iptables-legacy -t raw -A PREROUTING -j NETFLOW || die "NETFLOW rule ($impl)"
 	pktgen_flows 65536
@@ -243,7 +243,7 @@ export_run() {
 	active=$(snmp hashFlows)
 	pg_stop
 	# Let every flow time out and leave before the totals are read.
-	for i in $(seq 1 30); do [ "$(snmp hashFlows)" = 0 ] && break; sleep 0.5; done
+	for _ in $(seq 1 30); do [ "$(snmp hashFlows)" = 0 ] && break; sleep 0.5; done
 	sleep 1
 	out=$(snmp outFlows)
 	lost=$(snmp lostFlows)
