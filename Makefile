@@ -7,6 +7,8 @@
 #   make install                 both, then depmod
 #   make demo                    boot a VM, load, send traffic, show /proc
 #   make check                   every test tier (host, builds, VMs)
+#   make bench                   per-packet cost, memory per flow and export
+#                                rate against the original C module (VM)
 
 ifneq ($(wildcard config.mk),)
 include config.mk
@@ -56,4 +58,7 @@ demo:
 check:
 	tests/check.sh
 
-.PHONY: all module libxt install uninstall clean distclean demo check
+bench:
+	tests/bench/bench.sh
+
+.PHONY: all module libxt install uninstall clean distclean demo check bench

@@ -44,13 +44,17 @@ out=$top/build/vm-out/$flavor
 # NF_VM_BOOT_TIMEOUT=S (or boot_timeout above): a boot that has not started
 # the script after S seconds is killed and tried once more.
 boot_timeout=${NF_VM_BOOT_TIMEOUT:-${boot_timeout:-}}
+# NF_VM_QEMU_OPTS: extra qemu arguments, split on spaces (the benchmark uses
+# "-icount shift=N" so that guest time counts emulated instructions).
+qemu_opts=()
+for o in ${NF_VM_QEMU_OPTS:-}; do qemu_opts+=("--qemu-opt=$o"); done
 boot() {
 	rm -rf "$out"
 	mkdir -p "$out"
 	# Its own session, so that a hung boot's qemu can be ended as a group.
 	setsid timeout --foreground "${NF_VM_TIMEOUT:-1800}" "$NF_VENV/bin/vng" --run "$image" \
 		--disable-kvm --cpus "${NF_VM_CPUS:-2}" --memory "${NF_VM_MEMORY:-2G}" --user root \
-		"${append[@]}" --verbose --rwdir="$out" \
+		"${append[@]}" --verbose --rwdir="$out" "${qemu_opts[@]}" \
 		--exec "$cmd >$out/stdout 2>$out/stderr; echo \$? >$out/rc" </dev/null >"$out/console" 2>&1 &
 	local pid=$! start=$SECONDS
 	while [ -n "$boot_timeout" ] && kill -0 "$pid" 2>/dev/null; do

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# make bench: per-packet cost, memory per flow and export throughput of our
+# module and of the original C module (Debian's iptables-netflow-dkms 2.6,
+# built here at bench time, never committed), in the same VM.
+#
+#   tests/bench/bench.sh                 both kernels (plain 6.12 and 7.3)
+#   BENCH_KERNELS=6.12 tests/bench/bench.sh
+#
+# Per kernel: builds the plain (non-debug) test kernel if it is not cached,
+# our module against it, pktgen (the tree's own net/core/pktgen.ko, or
+# pktgen.c built out of tree when the tree has none) and the original
+# module, then boots the kernel and runs tests/bench/guest/bench.sh, whose
+# raw lines go to build/bench/KERNEL.raw. tests/bench/report.py turns all
+# raw files into build/bench/report.md (also printed).
+#
+# Guest knobs are passed through: BENCH_FLOWS, BENCH_REPS, BENCH_REPS_BIG,
+# BENCH_WINDOW, BENCH_EXPORT_REPS, BENCH_EXPORT_SECS (see the guest script).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/scripts/common.sh"
+
+kernels=${BENCH_KERNELS:-6.12 7.3}
+out=$top/build/bench
+mkdir -p "$out"
+"$top/scripts/install-deps.sh" >&2
+
+llvm_for() { case $1 in 6.12) ;; *) echo LLVM=-19 ;; esac; }
+
+# pktgen: the test kernels are configured with CONFIG_NET_PKTGEN=m; should a
+# tree lack the module, build net/core/pktgen.c out of tree against it.
+pktgen_for() {
+	local k=$1 tree=$2 dir
+	if [ -f "$tree/net/core/pktgen.ko" ]; then
+		echo "$tree/net/core/pktgen.ko"
+		return
+	fi
+	dir=$out/$k/pktgen
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp "$tree/net/core/pktgen.c" "$dir/"
+	echo 'obj-m := pktgen.o' >"$dir/Kbuild"
+	# shellcheck disable=SC2046 # empty or one word
+	make -s -C "$tree" M="$dir" $(llvm_for "$k") modules >"$dir/build.log" 2>&1 ||
+		{ cat "$dir/build.log" >&2; die "pktgen does not build against $k"; }
+	echo "$dir/pktgen.ko"
+}
+
+# The original module from Debian's package; prints the .ko, or nothing
+# (and the reason in build/bench/KERNEL/theirs.log) when it does not build.
+theirs_for() {
+	local k=$1 tree=$2 deb src dir
+	"$top/scripts/private-apt.sh" trixie download iptables-netflow-dkms >&2
+	deb=$(ls -t "$NF_CACHE"/apt/trixie/debs/iptables-netflow-dkms_*.deb | head -n 1)
+	dir=$out/$k/theirs
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	dpkg -x "$deb" "$dir/pkg"
+	src=$(echo "$dir"/pkg/usr/src/ipt-netflow-*)
+	(
+		cd "$src"
+		# shellcheck disable=SC2046 # empty or one word
+		export $(llvm_for "$k")
+		./configure --kdir="$tree" --kver="$(make -s -C "$tree" kernelrelease)" \
+			--disable-snmp-agent --disable-dkms &&
+			make ipt_NETFLOW.ko
+	) >"$dir/theirs.log" 2>&1 || true
+	if [ -f "$src/ipt_NETFLOW.ko" ]; then
+		echo "$src/ipt_NETFLOW.ko"
+	else
+		log "the original module does not build against $k (see $dir/theirs.log)"
+	fi
+}
+
+for k in $kernels; do
+	tree=$("$top/scripts/build-kernel.sh" "$k")
+	ours=$("$top/tests/vm/build-module.sh" "$k")
+	pktgen=$(pktgen_for "$k" "$tree")
+	theirs=$(theirs_for "$k" "$tree")
+	log "bench on $k (original module: ${theirs:-does not build})"
+	{
+		qemu_opts=${BENCH_QEMU_OPTS--icount shift=3}
+		echo "# kernel-flavor $k"
+		echo "# qemu-opts $qemu_opts"
+		# The reason, not the errors of configure's feature probes (expected).
+		[ -z "$theirs" ] && grep -E '^Error: |^test\.c:[0-9]+:[0-9]+: error|ipt_NETFLOW\.c:[0-9]+:[0-9]+: error' "$out/$k/theirs/theirs.log" |
+			head -n 6 | sed 's/^/# theirs-build-error /'
+		envs=()
+		for v in BENCH_FLOWS BENCH_REPS BENCH_REPS_BIG BENCH_WINDOW BENCH_EXPORT_REPS BENCH_EXPORT_SECS BENCH_DEBUG; do
+			[ -n "${!v:-}" ] && envs+=("$v=${!v}")
+		done
+		NF_VM_MEMORY=${NF_VM_MEMORY:-3G} NF_VM_TIMEOUT=${NF_VM_TIMEOUT:-5400} \
+			NF_VM_QEMU_OPTS=$qemu_opts \
+			"$top/tests/vm/run-vm.sh" "$k" env "${envs[@]}" "$here/guest/bench.sh" "$pktgen" "$ours" $theirs
+	} | tee "$out/$k.raw"
+done
+raws=()
+for k in $kernels; do raws+=("$out/$k.raw"); done
+python3 "$here/report.py" "${raws[@]}" | tee "$out/report.md"

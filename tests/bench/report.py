@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Turns the raw output of tests/bench/guest/bench.sh into Markdown tables.
+
+    report.py build/bench/6.12.raw build/bench/7.3.raw
+
+Per kernel and flow count: received packets per second for each variant
+(median and min-max over the repetitions), the ratio to the no-rule
+baseline, and the per-packet cost in ns derived from 1/pps differences
+measured in the same repetition (so slow drift of an emulated machine
+cancels out):
+
+    rule   = 1/pps(noop)  - 1/pps(none)     an empty rule
+    target = 1/pps(impl)  - 1/pps(noop)     the NETFLOW target itself
+"""
+import re
+import statistics
+import sys
+from collections import defaultdict
+
+
+def kv(line):
+    return dict(f.split("=", 1) for f in line.split()[1:] if "=" in f)
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt_range(xs, f="{:.0f}"):
+    if not xs:
+        return "-"
+    return (f + " (" + f + "–" + f + ")").format(med(xs), min(xs), max(xs))
+
+
+def num(v):
+    try:
+        return int(v)
+    except ValueError:
+        return None
+
+
+def report(path):
+    runs = defaultdict(dict)  # (flows, rep) -> variant -> pps
+    mem = defaultdict(list)  # (impl, flows) -> [kv]
+    exp = defaultdict(list)  # impl -> [kv]
+    flavor, notes, kernel, shift = path, [], "", None
+    for line in open(path, encoding="utf-8", errors="replace"):
+        line = line.rstrip("\n")
+        if line.startswith("# kernel-flavor "):
+            flavor = line.split()[-1]
+        elif line.startswith("# qemu-opts "):
+            m = re.search(r"-icount shift=(\d+)", line)
+            shift = int(m.group(1)) if m else None
+        elif line.startswith("# kernel "):
+            kernel = line[2:]
+        elif line.startswith("# theirs-build-error") or line.startswith("# WARNING") or line.startswith("# FATAL"):
+            notes.append(line[2:])
+        elif line.startswith("R "):
+            d = kv(line)
+            runs[(int(d["flows"]), int(d["rep"]))][d["variant"]] = int(d["pps"])
+            if int(d.get("dropped", 0)):
+                notes.append(f"drops: {line}")
+        elif line.startswith("M "):
+            d = kv(line)
+            mem[(d["impl"], int(d["flows"]))].append(d)
+        elif line.startswith("X "):
+            d = kv(line)
+            exp[d["impl"]].append(d)
+
+    impls = [i for i in ("ours", "theirs") if any(i in v for v in runs.values())]
+    flows_list = sorted({f for f, _ in runs})
+    print(f"## {flavor}: {kernel}\n")
+    if "theirs" not in impls:
+        print("The original C module is not measured on this kernel (it does not build; see notes).\n")
+
+    # Throughput.
+    print("Received packets/s, median (min–max); ratio of medians to no rule:\n")
+    hdr = ["flows", "reps", "no rule", "empty rule"] + [f"NETFLOW {i}" for i in impls]
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "---|" * len(hdr))
+    cost = {}
+    for fl in flows_list:
+        reps = [r for (f, r) in runs if f == fl]
+        row = [str(fl), str(len(reps))]
+        base = med([runs[(fl, r)]["none"] for r in reps if "none" in runs[(fl, r)]])
+        for v in ["none", "noop"] + impls:
+            xs = [runs[(fl, r)][v] for r in reps if v in runs[(fl, r)]]
+            s = fmt_range(xs)
+            if v != "none" and xs:
+                s += f" ×{med(xs) / base:.2f}"
+            row.append(s)
+        print("| " + " | ".join(row) + " |")
+        # Per-repetition derived costs.
+        c = defaultdict(list)
+        for r in reps:
+            d = runs[(fl, r)]
+            if "none" in d and "noop" in d:
+                c["rule"].append(1e9 / d["noop"] - 1e9 / d["none"])
+                c["base"].append(1e9 / d["none"])
+            for i in impls:
+                if i in d and "noop" in d:
+                    c[i].append(1e9 / d[i] - 1e9 / d["noop"])
+            if "ours" in d and "theirs" in d and "noop" in d:
+                c["ratio"].append((1e9 / d["ours"] - 1e9 / d["noop"]) / (1e9 / d["theirs"] - 1e9 / d["noop"]))
+        cost[fl] = c
+    print()
+
+    # Costs, in emulated instructions when guest time counts instructions.
+    if shift is not None:
+        unit = 2 ** shift
+        print(f"Per-packet cost in emulated instructions (qemu -icount shift={shift}: guest time "
+              f"advances {unit} ns per instruction, so cost = Δ(1/pps) / {unit} ns), "
+              "median (min–max) over repetitions:\n")
+        for c in cost.values():
+            for k in ("base", "rule", "ours", "theirs"):
+                c[k] = [x / unit for x in c[k]]
+    else:
+        print("Per-packet cost in ns of guest time (emulated CPU), median (min–max) over repetitions:\n")
+    hdr = ["flows", "whole path, no rule", "empty rule"] + [f"target {i}" for i in impls]
+    if "theirs" in impls:
+        hdr.append("ours / original")
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "---|" * len(hdr))
+    for fl in flows_list:
+        c = cost[fl]
+        row = [str(fl), fmt_range(c["base"]), fmt_range(c["rule"])] + [fmt_range(c[i]) for i in impls]
+        if "theirs" in impls:
+            row.append(fmt_range(c["ratio"], "{:.2f}"))
+        print("| " + " | ".join(row) + " |")
+    if "ours" in impls and flows_list:
+        lo, hi = flows_list[0], flows_list[-1]
+        if cost[lo]["ours"] and cost[hi]["ours"]:
+            print(f"\nOur target cost at {hi} flows / at {lo} flow: "
+                  f"{med(cost[hi]['ours']) / med(cost[lo]['ours']):.2f}")
+        if "theirs" in impls and cost[lo]["theirs"] and cost[hi]["theirs"]:
+            print(f"Original's target cost at {hi} flows / at {lo} flow: "
+                  f"{med(cost[hi]['theirs']) / med(cost[lo]['theirs']):.2f}")
+    print()
+
+    # Memory.
+    print("Memory per active flow (after the window; medians over repetitions):\n")
+    hdr = ["flows", "impl", "active flows", "module's mem line / flow (B)", "record size (B)",
+           "hash share / flow (B)", "measured slab growth / flow (B)", "metering drops"]
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "---|" * len(hdr))
+    for fl in flows_list:
+        for i in impls:
+            ms = mem.get((i, fl), [])
+            if not ms:
+                continue
+            act = med([int(m["active"]) for m in ms])
+            hm = med([int(m["hash_memory"]) for m in ms])
+            per = hm / act if act else float("nan")
+            hb = med([int(m["hash_bytes"]) for m in ms])
+            rec = f"{(hm - hb) / act:.0f}" if act else "-"
+            hash_share = hb / act if act else float("nan")
+            slab = med([int(m["slab_kb_delta"]) * 1024 for m in ms]) / act if act else float("nan")
+            drops = sum(int(m["pkt_drop"]) + int(m["alloc_err"]) + int(m["maxflows_err"]) for m in ms)
+            slab_s = f"{slab:.0f}" if fl >= 10000 else "(too few flows)"
+            print(f"| {fl} | {i} | {act:.0f} | {per:.0f} | {rec} | {hash_share:.0f} | {slab_s} | {drops} |")
+    print()
+
+    # Export.
+    if exp:
+        print("Export under churn (65536 flows, active and inactive timeouts 1 s, NetFlow v5 "
+              "to a UDP sink in the guest), per repetition:\n")
+        hdr = ["impl", "rep", "metered pkts/s", "active flows", "exported flows/s", "exported total",
+               "sink received", "lost (module)", "send errors", "sink rcvbuf drops", "metering drops",
+               "CPU busy ‰ (cpu0,cpu1)"]
+        print("| " + " | ".join(hdr) + " |")
+        print("|" + "---|" * len(hdr))
+        for i in impls:
+            for d in exp.get(i, []):
+                sink = d.get("sink", "-")
+                rec = sink.split("/")[1] if "/" in sink else sink
+                drops = int(d["pkt_drop"]) + int(d["alloc_err"]) + int(d["maxflows_err"])
+                print(f"| {i} | {d['rep']} | {d['pps']} | {d['active']} | {d['flows_per_s']} | "
+                      f"{d['exported']} | {rec} | {d['lost']} | {d['err']} | "
+                      f"{d['udp_rcvbuf_errors']} | {drops} | {d.get('busy_permille_per_cpu', '-')} |")
+        print()
+    if notes:
+        print("Notes from the run:\n")
+        for n in notes:
+            print(f"- {n}")
+        print()
+
+
+def main():
+    for p in sys.argv[1:]:
+        report(p)
+
+
+if __name__ == "__main__":
+    main()
