@@ -10,6 +10,7 @@ export XTABLES_LIBDIR=$build/libxt:/usr/lib/x86_64-linux-gnu/xtables
 echo "# kernel $(uname -r), $(nproc) CPUs"
 dmesg_start
 kmemleak_reset
+load_kmods
 ip link set lo up
 # Interfaces of the initial namespace, for the interface-name options
 # records: a veth pair, one end with an alias.

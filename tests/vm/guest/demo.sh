@@ -9,6 +9,7 @@ export XTABLES_LIBDIR=$build/libxt:/usr/lib/x86_64-linux-gnu/xtables
 show() { echo; echo "\$ $*"; "$@"; }
 
 echo "# kernel $(uname -r), $(nproc) CPUs"
+load_kmods
 ip link set lo up
 echo "# a collector: nfdump's nfcapd on 127.0.0.1:2055"
 rm -rf /tmp/demo-flows && mkdir -p /tmp/demo-flows
