@@ -210,7 +210,14 @@ impl TemplateKey {
             // one) do not look: they read ICMP_TYPE. Both are sent, so
             // collectors of either habit decode it.
             out.extend(&[(L4_SRC_PORT, 2), (L4_DST_PORT, 2)]);
-            out.push(if self.has(Self::IP6) { ICMP_TYPE_V6 } else { ICMP_TYPE }, 2);
+            out.push(
+                if self.has(Self::IP6) {
+                    ICMP_TYPE_V6
+                } else {
+                    ICMP_TYPE
+                },
+                2,
+            );
         }
         if self.has(Self::BASE9) {
             out.extend(&[
