@@ -78,7 +78,13 @@ for k in $kernels; do
 	[ -f "build/$k/ipt_NETFLOW.ko" ] || { failed=$((failed + 1)); failures+=("vm $k: no module"); continue; }
 	log=$logs/vm_$k.log
 	start=$SECONDS
-	tests/vm/run-vm.sh "$k" "$top/tests/vm/guest/all.sh" "$top/build/$k" "${suites[@]}" >"$log" 2>"$log.stderr"
+	# The debug kernel (KASAN, lockdep, kmemleak under emulation) runs the
+	# collectors suite for IPFIX only: v5 and v9 differ from it in pure,
+	# host-tested encoders, and run on the other two kernels; all three
+	# would take this kernel's VM from 17 to 28 minutes.
+	envs=()
+	[ "$k" = 7.3-debug ] && envs=(env NF_PROTOS=10)
+	tests/vm/run-vm.sh "$k" "${envs[@]}" "$top/tests/vm/guest/all.sh" "$top/build/$k" "${suites[@]}" >"$log" 2>"$log.stderr"
 	rc=$?
 	ok=$(grep -c '^ok - ' "$log")
 	bad=$(grep -c '^not ok - ' "$log")

@@ -52,7 +52,7 @@ boot() {
 	rm -rf "$out"
 	mkdir -p "$out"
 	# Its own session, so that a hung boot's qemu can be ended as a group.
-	setsid timeout --foreground "${NF_VM_TIMEOUT:-1800}" "$NF_VENV/bin/vng" --run "$image" \
+	setsid timeout --foreground "${NF_VM_TIMEOUT:-3600}" "$NF_VENV/bin/vng" --run "$image" \
 		--disable-kvm --cpus "${NF_VM_CPUS:-2}" --memory "${NF_VM_MEMORY:-2G}" --user root \
 		"${append[@]}" --verbose --rwdir="$out" "${qemu_opts[@]}" \
 		--exec "$cmd >$out/stdout 2>$out/stderr; echo \$? >$out/rc" </dev/null >"$out/console" 2>&1 &
