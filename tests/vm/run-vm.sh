@@ -40,7 +40,8 @@ cd "$top"
 # virtio ports need udev, whose coldplug takes minutes on the debug kernel
 # under emulation. The console (kernel log and all) is kept in
 # build/vm-out/FLAVOR/console for debugging.
-out=$top/build/vm-out/$flavor
+# NF_VM_OUT=DIR puts them elsewhere (e.g. to run two VMs of one flavor).
+out=${NF_VM_OUT:-$top/build/vm-out/$flavor}
 # NF_VM_BOOT_TIMEOUT=S (or boot_timeout above): a boot that has not started
 # the script after S seconds is killed and tried once more.
 boot_timeout=${NF_VM_BOOT_TIMEOUT:-${boot_timeout:-}}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Instruction-trace profile, guest side (tests/bench/profile.sh drives it):
+#
+#   profile.sh PKTGEN_KO OUT_DIR OURS_BUILD_DIR [THEIRS_KO]
+#
+# For each module in turn: loads it, adds the benchmark's `-j NETFLOW` rule,
+# writes the address of the module's target function and a copy of
+# /proc/kallsyms to OUT_DIR (shared with the host), keeps pktgen sending one
+# flow through the rule, and waits until the host, whose gdb single-steps
+# a few calls of that function, creates OUT_DIR/IMPL.done.
+set -u
+pktgen_ko=${1:?usage: profile.sh PKTGEN_KO OUT_DIR OURS_BUILD_DIR [THEIRS_KO]}
+out=${2:?}
+ours_dir=${3:?}
+theirs_ko=${4:-}
+export XTABLES_LIBDIR=$ours_dir/libxt:/usr/lib/x86_64-linux-gnu/xtables
+here=$(cd "$(dirname "$0")" && pwd)
+
+die() { echo "# FATAL: $*"; echo "fatal $*" >"$out/state"; exit 1; }
+nfb() { ip netns exec nfb "$@"; }
+pg() { echo "$1" >/proc/net/pktgen/bg0 || die "pktgen: $1"; }
+
+. "$here/topology.sh"
+pg "count 0"
+pg "clone_skb 0"
+pg "pkt_size 60"
+pg "delay 0"
+pg "dst 10.9.0.2"
+pg "dst_mac $mac"
+pg "src_min 10.10.0.0"
+pg "src_max 10.10.0.0"
+pg "udp_src_min 10000"
+pg "udp_src_max 10001"
+pg "udp_dst_min 9"
+pg "udp_dst_max 9"
+echo 0 >/proc/sys/kernel/kptr_restrict
+
+profile() {
+	local impl=$1 ko=$2 symbol=$3 addr
+	insmod "$ko" hashsize=65536 inactive_timeout=1000 active_timeout=1800 protocol=5 \
+		destination=127.0.0.1:2055 || die "insmod $ko"
+	nfb iptables-legacy -t raw -A PREROUTING -j NETFLOW || die "NETFLOW rule ($impl)"
+	cp /proc/kallsyms "$out/$impl.kallsyms"
+	addr=$(awk -v s="$symbol" '$3 ~ s && $4 == "[ipt_NETFLOW]" { print $1; exit }' /proc/kallsyms)
+	[ -n "$addr" ] || die "no symbol matching $symbol"
+	# Warm up: the flow exists before the host starts tracing.
+	(echo start >/proc/net/pktgen/pgctrl) &
+	local pg_pid=$!
+	sleep 1
+	echo "trace $impl 0x$addr" >"$out/state"
+	while [ ! -e "$out/$impl.done" ]; do sleep 0.5; done
+	echo stop >/proc/net/pktgen/pgctrl
+	wait "$pg_pid" 2>/dev/null
+	nfb iptables-legacy -t raw -F PREROUTING
+	rmmod ipt_NETFLOW || die "rmmod"
+}
+
+profile ours "$ours_dir/ipt_NETFLOW.ko" 'target_ipv4$'
+[ -n "$theirs_ko" ] && profile theirs "$theirs_ko" '^netflow_target$'
+echo "finished" >"$out/state"
