@@ -60,6 +60,7 @@ pub mod sys {
     pub mod skb;
     pub mod slab;
     pub mod sync;
+    pub mod time;
 }
 
 use control::procfs_kernel::ProcFiles;

@@ -19,13 +19,19 @@ impl PacketBytes for Window<'_> {
         self.len
     }
 
-    fn read(&self, offset: usize, out: &mut [u8]) -> bool {
-        let Some(end) = offset.checked_add(out.len()) else { return false };
+    /// In place at even offsets, through the scratch buffer at odd ones, so
+    /// the parser is fuzzed with both kinds of read the kernel does.
+    fn bytes<'a>(&'a self, offset: usize, len: usize, scratch: &'a mut [u8]) -> Option<&'a [u8]> {
+        let end = offset.checked_add(len)?;
         if end > self.len {
-            return false;
+            return None;
         }
+        if offset % 2 == 0 {
+            return Some(&self.bytes[offset..end]);
+        }
+        let out = scratch.get_mut(..len)?;
         out.copy_from_slice(&self.bytes[offset..end]);
-        true
+        Some(out)
     }
 }
 

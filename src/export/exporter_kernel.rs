@@ -17,6 +17,7 @@ use crate::meter::flow_table::FlowList;
 use crate::sys::bindings;
 use crate::sys::fmtbuf::FmtBuf;
 use crate::sys::netdev::{c_text, for_each_interface};
+use crate::sys::time::jiffies;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::error::Result;
 use kernel::prelude::*;
@@ -114,12 +115,6 @@ fn version_of(protocol: i32) -> Version {
     }
 }
 
-/// The jiffies counter.
-fn jiffies_now() -> Ticks {
-    // SAFETY: reads the jiffies counter.
-    Ticks::from(unsafe { bindings::nf_jiffies() })
-}
-
 /// Milliseconds since boot at `j` jiffies.
 fn uptime_ms(j: Ticks) -> u64 {
     // SAFETY: pure conversion.
@@ -150,7 +145,7 @@ impl Exporter {
             domain_name: [0; 64],
             domain_name_len: 0,
         };
-        e.schedule = OptionsSchedule::new(e.seconds(jiffies_now()));
+        e.schedule = OptionsSchedule::new(e.seconds(jiffies()));
         e.set_domain_name();
         let parsed = Destinations::parse(dest).map_err(|_| {
             pr_err!("can't parse destination: {}\n", dest);
@@ -199,7 +194,7 @@ impl Exporter {
     /// Replaces the destinations at runtime: the packet being built goes to
     /// the old ones first, so no flow is lost in the swap.
     pub fn replace_destinations(&mut self, dests: &Destinations, text: &str) -> Result {
-        let now = jiffies_now();
+        let now = jiffies();
         self.send_if_due(now, 0);
         self.set_destinations(dests)?;
         self.set_destination_text(text);
@@ -235,7 +230,7 @@ impl Exporter {
     /// with them, so a collector that just started learns everything.
     fn forget_templates(&mut self) {
         self.templates.reset();
-        let now = self.seconds(jiffies_now());
+        let now = self.seconds(jiffies());
         self.schedule.templates_reset(now);
     }
 

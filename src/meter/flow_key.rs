@@ -88,7 +88,7 @@ pub const NO_INTERFACE: u16 = 0xffff;
 ///
 /// The layout is six 64-bit words with no implicit padding, so hashing and
 /// comparing a key are a handful of word operations.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, Eq)]
 #[repr(C, align(8))]
 pub struct FlowKey {
     /// Source address; IPv4 uses the first 4 bytes, the rest stays zero.
@@ -113,27 +113,14 @@ pub struct FlowKey {
 }
 
 impl FlowKey {
-    /// The key as six words, for hashing.
-    #[inline]
+    /// The key as six words, for hashing and comparing: six loads.
+    #[inline(always)]
     pub fn words(&self) -> [u64; 6] {
-        let w = |b: &[u8]| {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(b);
-            u64::from_ne_bytes(a)
-        };
-        let tail = u64::from(self.s_port)
-            | u64::from(self.d_port) << 16
-            | u64::from(self.i_ifc) << 32
-            | u64::from(self.protocol) << 48
-            | u64::from(self.tos) << 56;
-        [
-            w(&self.src[..8]),
-            w(&self.src[8..]),
-            w(&self.dst[..8]),
-            w(&self.dst[8..]),
-            tail,
-            u64::from(self.ip_version),
-        ]
+        // SAFETY: `FlowKey` is `repr(C, align(8))` and 48 bytes of byte
+        // arrays and integers with no implicit padding (asserted below), so
+        // all of its bytes are initialised and it has the size and
+        // alignment of `[u64; 6]`, for which any bytes are valid.
+        unsafe { *core::ptr::from_ref(self).cast::<[u64; 6]>() }
     }
 
     /// The IPv4 source address (meaningful when `ip_version == 4`).
@@ -144,6 +131,33 @@ impl FlowKey {
     /// The IPv4 destination address (meaningful when `ip_version == 4`).
     pub fn dst_v4(&self) -> [u8; 4] {
         [self.dst[0], self.dst[1], self.dst[2], self.dst[3]]
+    }
+}
+
+// `words` relies on this: no implicit padding anywhere in the key.
+const _: () =
+    assert!(core::mem::size_of::<FlowKey>() == 48 && core::mem::align_of::<FlowKey>() == 8);
+
+/// Word-wise, every byte: the same result as comparing field by field
+/// (the padding is part of the key and always zero), in six compares.
+impl PartialEq for FlowKey {
+    #[inline(always)]
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.words(), other.words());
+        (a[0] ^ b[0])
+            | (a[1] ^ b[1])
+            | (a[2] ^ b[2])
+            | (a[3] ^ b[3])
+            | (a[4] ^ b[4])
+            | (a[5] ^ b[5])
+            == 0
+    }
+}
+
+/// Over the same words as `eq`, so equal keys hash equally.
+impl core::hash::Hash for FlowKey {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.words().hash(state);
     }
 }
 
@@ -188,16 +202,31 @@ pub fn parse<P: PacketBytes + ?Sized>(
     in_ifindex: u16,
 ) -> Result<PacketInfo, Truncated> {
     let mut info = PacketInfo::default();
-    info.key.i_ifc = in_ifindex;
-    match family {
-        L3Family::Ipv4 => parse_ipv4(pkt, &mut info)?,
-        L3Family::Ipv6 => parse_ipv6(pkt, &mut info)?,
-    }
+    parse_into(pkt, family, in_ifindex, &mut info)?;
     Ok(info)
 }
 
+/// [`parse`] into a caller's zeroed `info` (`PacketInfo::default()`): the
+/// packet path's form, which spares moving the result around. On
+/// `Err(Truncated)` `info` holds whatever was parsed before the cut.
+#[inline(always)]
+pub fn parse_into<P: PacketBytes + ?Sized>(
+    pkt: &P,
+    family: L3Family,
+    in_ifindex: u16,
+    info: &mut PacketInfo,
+) -> Result<(), Truncated> {
+    info.key.i_ifc = in_ifindex;
+    match family {
+        L3Family::Ipv4 => parse_ipv4(pkt, info),
+        L3Family::Ipv6 => parse_ipv6(pkt, info),
+    }
+}
+
+#[inline(always)]
 fn parse_ipv4<P: PacketBytes + ?Sized>(pkt: &P, info: &mut PacketInfo) -> Result<(), Truncated> {
-    let h: [u8; 20] = pkt.array(0).ok_or(Truncated)?;
+    let mut scratch = [0u8; 20];
+    let h = pkt.header(0, &mut scratch).ok_or(Truncated)?;
     let ihl = usize::from(h[0] & 0x0f) * 4;
     if ihl < 20 {
         return Err(Truncated);
@@ -206,13 +235,12 @@ fn parse_ipv4<P: PacketBytes + ?Sized>(pkt: &P, info: &mut PacketInfo) -> Result
     key.ip_version = 4;
     key.tos = h[1];
     key.protocol = h[9];
-    key.src[..4].copy_from_slice(&h[12..16]);
-    key.dst[..4].copy_from_slice(&h[16..20]);
+    let [s0, s1, s2, s3, d0, d1, d2, d3] = [h[12], h[13], h[14], h[15], h[16], h[17], h[18], h[19]];
+    key.src = [s0, s1, s2, s3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    key.dst = [d0, d1, d2, d3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     info.ip_len = u32::from(u16::from_be_bytes([h[2], h[3]]));
     if ihl > 20 {
-        let mut opts = [0u8; 40];
-        let opts = &mut opts[..ihl - 20];
-        if pkt.read(20, opts) {
+        if let Some(opts) = pkt.bytes(20, ihl - 20, &mut [0u8; 40]) {
             info.options = ipv4_options(opts);
         }
     }
@@ -262,12 +290,19 @@ fn tcp_options(opts: &[u8]) -> u32 {
 }
 
 fn parse_ipv6<P: PacketBytes + ?Sized>(pkt: &P, info: &mut PacketInfo) -> Result<(), Truncated> {
-    let h: [u8; 40] = pkt.array(0).ok_or(Truncated)?;
+    let mut scratch = [0u8; 40];
+    let h = pkt.header(0, &mut scratch).ok_or(Truncated)?;
     let key = &mut info.key;
     key.ip_version = 6;
     key.tos = (h[0] << 4) | (h[1] >> 4);
-    key.src.copy_from_slice(&h[8..24]);
-    key.dst.copy_from_slice(&h[24..40]);
+    // Array conversions of constant ranges: two 16-byte moves, where a
+    // slice copy became an out-of-line call.
+    let (src, dst) = (
+        <[u8; 16]>::try_from(&h[8..24]),
+        <[u8; 16]>::try_from(&h[24..40]),
+    );
+    key.src = src.unwrap_or_default();
+    key.dst = dst.unwrap_or_default();
     info.flow_label = u32::from(h[1] & 0x0f) << 16 | u32::from(h[2]) << 8 | u32::from(h[3]);
     info.ip_len = u32::from(u16::from_be_bytes([h[4], h[5]])) + 40;
 
@@ -351,11 +386,13 @@ fn parse_ipv6<P: PacketBytes + ?Sized>(pkt: &P, info: &mut PacketInfo) -> Result
 
 /// Reads the transport-layer fields at `offset`; a header that is not there
 /// leaves them zero.
+#[inline(always)]
 fn transport<P: PacketBytes + ?Sized>(pkt: &P, offset: usize, info: &mut PacketInfo) {
     let key = &mut info.key;
     match key.protocol {
         proto::TCP => {
-            let Some(t) = pkt.array::<20>(offset) else {
+            let mut scratch = [0u8; 20];
+            let Some(t) = pkt.header(offset, &mut scratch) else {
                 return;
             };
             key.s_port = u16::from_be_bytes([t[0], t[1]]);
@@ -363,9 +400,7 @@ fn transport<P: PacketBytes + ?Sized>(pkt: &P, offset: usize, info: &mut PacketI
             info.tcp_flags = t[13];
             let doff = usize::from(t[12] >> 4) * 4;
             if doff > 20 {
-                let mut opts = [0u8; 40];
-                let opts = &mut opts[..doff - 20];
-                if pkt.read(offset + 20, opts) {
+                if let Some(opts) = pkt.bytes(offset + 20, doff - 20, &mut [0u8; 40]) {
                     info.tcp_options = tcp_options(opts);
                 }
             }

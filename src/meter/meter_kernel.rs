@@ -12,7 +12,7 @@ use super::expiry::{active_due, scan_due, Timeouts};
 use super::flow::{EndReason, FirstPacket, Flow, Ticks};
 use super::flow_budget::{Credit, FlowBudget};
 use super::flow_hash::{flow_hash, HashSeed};
-use super::flow_key::{parse, PacketInfo};
+use super::flow_key::{parse_into, PacketInfo};
 use super::flow_table::{FlowList, FlowTable};
 use super::heap_sort::heap_sort_by;
 use super::packet::L3Family;
@@ -21,7 +21,7 @@ use super::stats::CpuStats;
 use crate::control::params_kernel as params;
 use crate::sys::bindings;
 use crate::sys::percpu::{nr_possible_cpus, possible_cpus, PerCpu};
-use crate::sys::skb::SkbView;
+use crate::sys::skb::{HookDevices, SkbView};
 use crate::sys::slab::{Buckets, FlowCache};
 use crate::sys::sync::{BhOff, SpinLocked};
 use core::ptr::{null_mut, NonNull};
@@ -81,12 +81,7 @@ pub struct Meter {
 /// until after they are unregistered.
 static METER: AtomicPtr<Meter> = AtomicPtr::new(null_mut());
 
-/// The current time in ticks.
-#[inline]
-pub fn jiffies() -> Ticks {
-    // SAFETY: reads the jiffies counter.
-    Ticks::from(unsafe { bindings::nf_jiffies() })
-}
+pub use crate::sys::time::jiffies;
 
 /// The hash size the original picks when `hashsize=0`: 1/1024 of RAM in
 /// bucket heads, at most 5 MiB worth, at least 256.
@@ -170,10 +165,11 @@ impl Meter {
         view: &SkbView,
         skb: *const bindings::sk_buff,
         family: L3Family,
-        xt: &bindings::nf_xt_info,
+        xt: &HookDevices,
     ) {
         let s = &cpu.stats;
-        let Ok(info) = parse(view, family, xt.in_ifindex) else {
+        let mut info = PacketInfo::default();
+        if parse_into(view, family, xt.in_ifindex(), &mut info).is_err() {
             s.truncated.inc();
             s.pkt_drop.inc();
             s.traf_drop.add(u64::from(view.skb_len()));
@@ -236,14 +232,14 @@ impl Meter {
         now: Ticks,
         skb: *const bindings::sk_buff,
         family: L3Family,
-        xt: &bindings::nf_xt_info,
+        xt: &HookDevices,
     ) -> Outcome {
         let mut credit = Credit(cpu.credit.load(Ordering::Relaxed));
         let limit = i64::from(params::maxflows());
         if !self.budget.take(&mut credit, limit, i64::from(nr_possible_cpus())) {
             return Outcome::Full;
         }
-        let mut first = FirstPacket { o_ifc: xt.out_ifindex, flow_label: info.flow_label, ..Default::default() };
+        let mut first = FirstPacket { o_ifc: xt.out_ifindex(), flow_label: info.flow_label, ..Default::default() };
         // SAFETY: the skb is the one being metered; the helper only reads
         // its routing decision.
         unsafe { bindings::nf_skb_nexthop(skb, family == L3Family::Ipv6, first.nexthop.as_mut_ptr()) };
@@ -495,9 +491,8 @@ pub unsafe fn meter_skb(
     with_meter(|meter| {
         // SAFETY: the caller guarantees `skb` is valid for this call.
         let view = unsafe { SkbView::new(skb) };
-        let mut xt = bindings::nf_xt_info::default();
-        // SAFETY: `par` is the hook's parameter block.
-        unsafe { bindings::nf_xt_info(par, &mut xt) };
+        // SAFETY: `par` is the hook's parameter block, used only in this call.
+        let xt = unsafe { HookDevices::of(par) };
         meter.cpus.with_local(|cpu, bh| meter.meter_packet(cpu, bh, &view, skb, family, &xt));
     });
 }

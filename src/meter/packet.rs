@@ -6,24 +6,40 @@
 //! all the bytes or none, so a parser can never read past a packet's end.
 
 /// A packet seen from its network header on, readable only in bounds.
+///
+/// Reads work like the kernel's `skb_header_pointer`: they return the bytes
+/// in place when they are contiguous in memory and copy them into a
+/// caller's scratch buffer only when they are not, so the common packet
+/// costs no copy at all.
 pub trait PacketBytes {
     /// Bytes from the network header to the end of the packet.
     fn len(&self) -> usize;
 
-    /// Copies `out.len()` bytes starting `offset` bytes after the network
-    /// header into `out`, or returns `false` (leaving `out` unspecified) when
-    /// the packet is shorter than `offset + out.len()`.
-    fn read(&self, offset: usize, out: &mut [u8]) -> bool;
+    /// The `len` bytes starting `offset` bytes after the network header,
+    /// in place or copied into `scratch`; `None` when the packet is shorter
+    /// than `offset + len` or `scratch` holds fewer than `len` bytes.
+    fn bytes<'a>(&'a self, offset: usize, len: usize, scratch: &'a mut [u8]) -> Option<&'a [u8]>;
 
     /// Whether the packet has no bytes at all past its network header.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Reads a fixed-size array at `offset`, or `None` past the end.
+    /// A fixed-size header at `offset` (see [`PacketBytes::bytes`]).
+    #[inline(always)]
+    fn header<'a, const N: usize>(
+        &'a self,
+        offset: usize,
+        scratch: &'a mut [u8; N],
+    ) -> Option<&'a [u8; N]> {
+        self.bytes(offset, N, scratch)?.try_into().ok()
+    }
+
+    /// A copy of the `N` bytes at `offset`, for fields of a few bytes.
+    #[inline(always)]
     fn array<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
-        let mut buf = [0u8; N];
-        self.read(offset, &mut buf).then_some(buf)
+        let mut scratch = [0u8; N];
+        self.header(offset, &mut scratch).copied()
     }
 }
 
@@ -32,17 +48,9 @@ impl PacketBytes for [u8] {
         <[u8]>::len(self)
     }
 
-    fn read(&self, offset: usize, out: &mut [u8]) -> bool {
-        match offset
-            .checked_add(out.len())
-            .and_then(|end| self.get(offset..end))
-        {
-            Some(src) => {
-                out.copy_from_slice(src);
-                true
-            }
-            None => false,
-        }
+    #[inline]
+    fn bytes<'a>(&'a self, offset: usize, len: usize, _scratch: &'a mut [u8]) -> Option<&'a [u8]> {
+        self.get(offset..offset.checked_add(len)?)
     }
 }
 
@@ -70,11 +78,13 @@ pub fn ip_length<P: PacketBytes + ?Sized>(pkt: &P, family: L3Family) -> Option<u
         L3Family::Ipv4 => {
             // version/ihl, tos, tot_len: the first 4 bytes, but the whole
             // 20-byte header must be there for the packet to be accounted.
-            let hdr: [u8; 20] = pkt.array(0)?;
+            let mut scratch = [0u8; 20];
+            let hdr = pkt.header(0, &mut scratch)?;
             Some(u32::from(u16::from_be_bytes([hdr[2], hdr[3]])))
         }
         L3Family::Ipv6 => {
-            let hdr: [u8; 40] = pkt.array(0)?;
+            let mut scratch = [0u8; 40];
+            let hdr = pkt.header(0, &mut scratch)?;
             Some(u32::from(u16::from_be_bytes([hdr[4], hdr[5]])) + IPV6_HEADER_LEN)
         }
     }
@@ -125,13 +135,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn read_never_succeeds_past_the_end(data in proptest::collection::vec(any::<u8>(), 0..64),
+        fn bytes_never_succeed_past_the_end(data in proptest::collection::vec(any::<u8>(), 0..64),
                                             offset in 0usize..80, len in 0usize..80) {
-            let mut out = std::vec![0u8; len];
-            let ok = data[..].read(offset, &mut out);
-            prop_assert_eq!(ok, offset + len <= data.len());
-            if ok {
-                prop_assert_eq!(&out[..], &data[offset..offset + len]);
+            let got = data[..].bytes(offset, len, &mut []);
+            prop_assert_eq!(got.is_some(), offset + len <= data.len());
+            if let Some(got) = got {
+                prop_assert_eq!(got, &data[offset..offset + len]);
             }
         }
 

@@ -19,4 +19,5 @@
 #include <linux/workqueue.h>
 
 #include "helpers.h"
+#include "layout.h"
 #include "../control/params.h"

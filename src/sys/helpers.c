@@ -30,6 +30,17 @@
 #include <net/ip6_fib.h>
 
 #include "helpers.h"
+#include "layout.h"
+
+/* The types the Rust side reads at the offsets of layout.h. */
+static_assert(sizeof_field(struct sk_buff, len) == 4);
+static_assert(sizeof_field(struct sk_buff, data_len) == 4);
+static_assert(sizeof_field(struct sk_buff, network_header) == 2);
+static_assert(sizeof_field(struct sk_buff, head) == sizeof(void *));
+static_assert(sizeof_field(struct sk_buff, data) == sizeof(void *));
+static_assert(sizeof_field(struct nf_hook_state, in) == sizeof(void *));
+static_assert(sizeof_field(struct nf_hook_state, out) == sizeof(void *));
+static_assert(sizeof_field(struct net_device, ifindex) == 4);
 
 const char *nf_version(void)
 {
@@ -44,18 +55,6 @@ const char *nf_srcversion(void)
 struct module *nf_this_module(void)
 {
 	return THIS_MODULE;
-}
-
-void nf_skb_view(const struct sk_buff *skb, struct nf_skb_view *view)
-{
-	int offset = skb_network_offset(skb);
-	int headlen = skb_headlen(skb);
-
-	view->network = skb_network_header(skb);
-	view->offset = offset;
-	view->linear = headlen > offset ? headlen - offset : 0;
-	view->total = (int)skb->len > offset ? skb->len - offset : 0;
-	view->skb_len = skb->len;
 }
 
 void __percpu *nf_alloc_percpu(size_t size, size_t align)
@@ -111,14 +110,6 @@ void *nf_seq_private(struct seq_file *m)
 	return m->private;
 }
 
-void nf_xt_info(const struct xt_action_param *par, struct nf_xt_info *info)
-{
-	const struct net_device *in = xt_in(par), *out = xt_out(par);
-
-	info->in_ifindex = in ? in->ifindex : 0xffff;
-	info->out_ifindex = out ? out->ifindex : 0xffff;
-}
-
 void nf_skb_nexthop(const struct sk_buff *skb, bool ipv6, u8 nexthop[16])
 {
 	memset(nexthop, 0, 16);
@@ -135,11 +126,6 @@ void nf_skb_nexthop(const struct sk_buff *skb, bool ipv6, u8 nexthop[16])
 			memcpy(nexthop, &rt->rt6i_gateway, 16);
 #endif
 	}
-}
-
-unsigned long nf_jiffies(void)
-{
-	return jiffies;
 }
 
 unsigned int nf_hz(void)

@@ -25,20 +25,6 @@ const char *nf_srcversion(void);
 struct module *nf_this_module(void);
 
 /*
- * A packet as the meter sees it: where its network header starts in the
- * linear area, how many bytes from there are linear, how many exist in all,
- * and the network header's offset from skb->data (for skb_copy_bits).
- */
-struct nf_skb_view {
-	const u8 *network;
-	u32 linear;
-	u32 total;
-	s32 offset;
-	u32 skb_len;
-};
-void nf_skb_view(const struct sk_buff *skb, struct nf_skb_view *view);
-
-/*
  * Per-CPU data. nf_meter_enter() disables bottom halves unless they already
  * are (the nft_compat path may call a target in process context) and
  * returns this CPU's copy; *bh_disabled tells nf_meter_exit() what to undo.
@@ -57,13 +43,6 @@ struct proc_dir_entry *nf_proc_net_stat(void);
 /* The private data of a seq_file opened by proc_create_seq_private(). */
 void *nf_seq_private(struct seq_file *m);
 
-/* What the meter takes from the hook state: interfaces and hook number. */
-struct xt_action_param;
-struct nf_xt_info {
-	u16 in_ifindex;		/* 0xffff when there is no input device */
-	u16 out_ifindex;	/* 0xffff when there is no output device */
-};
-void nf_xt_info(const struct xt_action_param *par, struct nf_xt_info *info);
 /* The next hop the routing decision attached to the skb, if any. */
 void nf_skb_nexthop(const struct sk_buff *skb, bool ipv6, u8 nexthop[16]);
 
@@ -77,7 +56,6 @@ u64 nf_uptime_ms(unsigned long j);
 u64 nf_ktime_get_ns(void);
 unsigned int nf_smp_processor_id(void);
 u64 nf_totalram_bytes(void);
-unsigned long nf_jiffies(void);
 unsigned int nf_hz(void);
 
 /* The flow record slab cache ("ipt_netflow") and the bucket arrays. */
