@@ -19,8 +19,8 @@ pub mod meter {
     pub mod flow_budget;
     pub mod flow_hash;
     pub mod flow_key;
+    pub mod flow_merge;
     pub mod flow_table;
-    pub mod heap_sort;
     pub mod meter_kernel;
     pub mod packet;
     pub mod rates;

@@ -73,6 +73,8 @@ pub struct Flow {
     pub tcp_flags: u8,
     /// Set once the flow leaves its table.
     pub end_reason: EndReason,
+    /// The CPU whose table holds the record (fills what was padding).
+    pub cpu: u16,
     /// The key.
     pub key: FlowKey,
     /// When the first packet was accounted.
@@ -98,6 +100,7 @@ impl Flow {
             tcp_options: 0,
             tcp_flags: 0,
             end_reason: EndReason::None,
+            cpu: 0,
             key: info.key,
             first: now,
             last: now,

@@ -14,7 +14,7 @@ use super::flow_budget::{Credit, FlowBudget};
 use super::flow_hash::{flow_hash, HashSeed};
 use super::flow_key::{parse_into, PacketInfo};
 use super::flow_table::{FlowList, FlowTable};
-use super::heap_sort::heap_sort_by;
+use super::flow_merge::{fold_duplicates, from_several_cpus, slots_for};
 use super::packet::L3Family;
 use super::scanner_kernel::Scanner;
 use super::stats::CpuStats;
@@ -44,6 +44,8 @@ pub struct CpuFlows {
     buckets: Option<Buckets>,
     /// Flows the packet path expired (active timeout), waiting for the scanner.
     pub expired: FlowList,
+    /// The CPU these flows belong to (recorded in each flow record).
+    cpu: u16,
 }
 
 /// Everything one CPU meters into.
@@ -142,6 +144,7 @@ impl MeterHandle {
             f.table = unsafe { FlowTable::new(buckets.as_ptr(), n) };
             f.buckets = Some(buckets);
             f.expired = FlowList::new();
+            f.cpu = cpu as u16;
         }
         m.hashsize.store(u64::from(n) * u64::from(nr_possible_cpus()), Ordering::Relaxed);
         METER.store(core::ptr::from_ref(m).cast_mut(), Ordering::Release);
@@ -244,6 +247,7 @@ impl Meter {
         // its routing decision.
         unsafe { bindings::nf_skb_nexthop(skb, family == L3Family::Ipv6, first.nexthop.as_mut_ptr()) };
         let mut flow = Flow::new(info, hash, now, first);
+        flow.cpu = f.cpu;
         flow.account(info, now);
         let outcome = match self.cache.alloc(flow) {
             Some(p) => {
@@ -296,65 +300,53 @@ impl Meter {
     }
 
     /// Merges records of the same flow metered on several CPUs: records in
-    /// `list` with the same key become one, and an idle record whose flow is
-    /// still alive on another CPU is added into that live record instead of
-    /// leaving. Returns the records that leave, each flow once.
+    /// `list` with the same key become one (only possible when they come
+    /// from several CPUs), and an idle record whose flow is still alive on
+    /// another CPU is added into that live record instead of leaving.
+    /// Returns the records that leave, each flow once, in `list`'s order.
     ///
-    /// Sorting makes the first step O(n log n); the second takes each CPU's
-    /// lock once per chunk of records, so a big batch never holds up a
-    /// CPU's packet path for long.
+    /// Linear in the records: the fold goes through a hash-indexed scratch
+    /// table, and the second step takes each CPU's lock once per chunk of
+    /// records, so a big batch never holds up a CPU's packet path for long.
     pub fn merge_across_cpus(&self, mut list: FlowList) -> FlowList {
         if nr_possible_cpus() < 2 || list.is_empty() {
             return list;
         }
-        let mut out = FlowList::new();
-        let Ok(mut recs) = KVec::<NonNull<Flow>>::with_capacity(list.len(), GFP_KERNEL) else {
+        let Ok(mut recs) = KVVec::<NonNull<Flow>>::with_capacity(list.len(), GFP_KERNEL) else {
             return list; // no memory to merge: export the records as they are
         };
+        let mut out = FlowList::new();
         while let Some(f) = list.pop() {
             if recs.push(f, GFP_KERNEL).is_err() {
                 // SAFETY: ours, in no list now; exported unmerged.
                 unsafe { out.push(f) };
             }
         }
-        heap_sort_by(&mut recs, |a, b| {
-            // SAFETY: the records are live and ours.
-            let (a, b) = unsafe { (a.as_ref(), b.as_ref()) };
-            (a.hash, a.key.words()).cmp(&(b.hash, b.key.words()))
-        });
-        // Fold runs of one key into their first record; survivors move to
-        // the front of `recs`.
-        let mut kept = 0;
-        for i in 0..recs.len() {
-            let cur = recs[i];
-            if kept > 0 {
-                let head = recs[kept - 1];
-                // SAFETY: distinct live records of ours.
-                let (h, c) = unsafe { (&mut *head.as_ptr(), cur.as_ref()) };
-                if h.hash == c.hash && h.key == c.key {
-                    h.absorb(c);
-                    if c.end_reason == EndReason::Active {
-                        h.end_reason = EndReason::Active;
-                    }
-                    self.free_flow(cur);
-                    continue;
-                }
+        let mut kept = recs.len();
+        // SAFETY: the records are live and ours.
+        if unsafe { from_several_cpus(&recs) } {
+            if let Ok(mut slots) = KVVec::from_elem(None, slots_for(recs.len()), GFP_KERNEL) {
+                // SAFETY: live, distinct records of ours; the folded ones
+                // are freed by the callback and never touched again.
+                kept = unsafe { fold_duplicates(&mut recs, &mut slots, |r| self.free_flow(r)) };
             }
-            recs[kept] = cur;
-            kept += 1;
         }
-        let recs = &recs[..kept];
-        // Idle records of flows still alive elsewhere join the live record.
+        let recs = recs.get(..kept).unwrap_or(&[]);
+        // Idle records of flows still alive on another CPU join the live
+        // record.
         const CHUNK: usize = 256;
         for cpu in possible_cpus() {
             for chunk in recs.chunks(CHUNK) {
-                self.cpus.get(cpu).flows.lock_bh(|f| {
+                let done = self.cpus.get(cpu).flows.lock_bh(|f| {
+                    if f.table.is_empty() {
+                        return true;
+                    }
                     for rec in chunk {
                         // SAFETY: ours and live; the table's flows are live
                         // under its lock.
                         unsafe {
                             let r = &mut *rec.as_ptr();
-                            if !matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow) {
+                            if u32::from(r.cpu) == cpu || !matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow) {
                                 continue;
                             }
                             let mut searched = 0;
@@ -364,7 +356,11 @@ impl Meter {
                             }
                         }
                     }
+                    false
                 });
+                if done {
+                    break; // an empty table: nothing to join on this CPU
+                }
             }
         }
         for &rec in recs {
