@@ -2,6 +2,7 @@
 # Where the target's instructions go, ours against the original:
 #
 #   tests/bench/profile.sh [KERNEL]      (default 6.12)
+#   PROFILE_MODE=new tests/bench/profile.sh   packets that create their flow
 #
 # Boots the plain test kernel with qemu's gdb stub, keeps pktgen sending one
 # flow through the benchmark's `-j NETFLOW` rule and, for each module in
@@ -26,8 +27,9 @@ theirs=$(theirs_for "$k" "$tree")
 vmout=$top/build/vm-out/profile-$k
 port=$((20000 + RANDOM % 20000))
 rm -rf "$vmout"
+mode=${PROFILE_MODE:-found}
 NF_VM_OUT=$vmout NF_VM_QEMU_OPTS="-gdb tcp::$port" NF_VM_TIMEOUT=1800 \
-	"$top/tests/vm/run-vm.sh" "$k" "$here/guest/profile.sh" "$pktgen" "$vmout" "$ours" $theirs &
+	"$top/tests/vm/run-vm.sh" "$k" env PROFILE_MODE="$mode" "$here/guest/profile.sh" "$pktgen" "$vmout" "$ours" $theirs &
 vm=$!
 done_impls=()
 while kill -0 "$vm" 2>/dev/null; do
@@ -37,9 +39,9 @@ while kill -0 "$vm" 2>/dev/null; do
 		read -r _ impl addr <<<"$state"
 		if [[ " ${done_impls[*]} " != *" $impl "* ]]; then
 			log "tracing $impl's target at $addr"
-			TRACE_PORT=$port TRACE_ADDR=$addr TRACE_CALLS=${TRACE_CALLS:-3} TRACE_OUT=$out/$k.$impl.trace \
-				gdb -q -batch -nx -x "$here/gdb_trace.py" >"$out/$k.$impl.gdb.log" 2>&1 ||
-				{ cat "$out/$k.$impl.gdb.log" >&2; die "gdb failed"; }
+			TRACE_PORT=$port TRACE_ADDR=$addr TRACE_CALLS=${TRACE_CALLS:-3} TRACE_OUT=$out/$k.$mode.$impl.trace \
+				gdb -q -batch -nx -x "$here/gdb_trace.py" >"$out/$k.$mode.$impl.gdb.log" 2>&1 ||
+				{ cat "$out/$k.$mode.$impl.gdb.log" >&2; die "gdb failed"; }
 			cp "$vmout/$impl.kallsyms" "$out/$k.$impl.kallsyms"
 			done_impls+=("$impl")
 			touch "$vmout/$impl.done"
@@ -52,5 +54,5 @@ done
 wait "$vm"
 for impl in "${done_impls[@]}"; do
 	echo "== $impl on $k"
-	python3 "$here/trace_report.py" "$out/$k.$impl.kallsyms" "$out/$k.$impl.trace"
-done | tee "$out/$k.profile.txt"
+	python3 "$here/trace_report.py" "$out/$k.$impl.kallsyms" "$out/$k.$mode.$impl.trace"
+done | tee "$out/$k.$mode.profile.txt"

@@ -8,7 +8,12 @@
 # /proc/kallsyms to OUT_DIR (shared with the host), keeps pktgen sending one
 # flow through the rule, and waits until the host, whose gdb single-steps
 # a few calls of that function, creates OUT_DIR/IMPL.done.
+#
+# PROFILE_MODE=found (default): one flow that stays in the table, so every
+# traced packet finds its flow. PROFILE_MODE=new: 65536 flows that time out
+# after a second, so nearly every traced packet creates its flow.
 set -u
+mode=${PROFILE_MODE:-found}
 pktgen_ko=${1:?usage: profile.sh PKTGEN_KO OUT_DIR OURS_BUILD_DIR [THEIRS_KO]}
 out=${2:?}
 ours_dir=${3:?}
@@ -28,7 +33,7 @@ pg "delay 0"
 pg "dst 10.9.0.2"
 pg "dst_mac $mac"
 pg "src_min 10.10.0.0"
-pg "src_max 10.10.0.0"
+if [ "$mode" = new ]; then pg "src_max 10.10.255.255"; else pg "src_max 10.10.0.0"; fi
 pg "udp_src_min 10000"
 pg "udp_src_max 10001"
 pg "udp_dst_min 9"
@@ -37,16 +42,19 @@ echo 0 >/proc/sys/kernel/kptr_restrict
 
 profile() {
 	local impl=$1 ko=$2 symbol=$3 addr
-	insmod "$ko" hashsize=65536 inactive_timeout=1000 active_timeout=1800 protocol=5 \
-		destination=127.0.0.1:2055 || die "insmod $ko"
+	local timeouts="inactive_timeout=1000 active_timeout=1800"
+	[ "$mode" = new ] && timeouts="inactive_timeout=1 active_timeout=1"
+	# shellcheck disable=SC2086 # two words
+	insmod "$ko" hashsize=65536 $timeouts protocol=5 destination=127.0.0.1:2055 || die "insmod $ko"
 	nfb iptables-legacy -t raw -A PREROUTING -j NETFLOW || die "NETFLOW rule ($impl)"
 	cp /proc/kallsyms "$out/$impl.kallsyms"
 	addr=$(awk -v s="$symbol" '$3 ~ s && $4 == "[ipt_NETFLOW]" { print $1; exit }' /proc/kallsyms)
 	[ -n "$addr" ] || die "no symbol matching $symbol"
-	# Warm up: the flow exists before the host starts tracing.
+	# Warm up: the flow exists (or the table is in its steady state) before
+	# the host starts tracing.
 	(echo start >/proc/net/pktgen/pgctrl) &
 	local pg_pid=$!
-	sleep 1
+	sleep 3
 	echo "trace $impl 0x$addr" >"$out/state"
 	while [ ! -e "$out/$impl.done" ]; do sleep 0.5; done
 	echo stop >/proc/net/pktgen/pgctrl
