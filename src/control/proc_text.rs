@@ -288,7 +288,7 @@ impl FlowRow {
             tcp_options: flow.tcp_options,
             packets: flow.packets,
             bytes: flow.bytes,
-            ages: (now.wrapping_sub(flow.first), now.wrapping_sub(flow.last)),
+            ages: (flow.age(now), flow.idle_for(now)),
         }
     }
 }

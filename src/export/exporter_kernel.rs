@@ -322,22 +322,36 @@ impl Exporter {
     fn add_options(&mut self, rec: &OptionsRecord<'_>, now: Ticks) -> u32 {
         let mut fields = FieldList::default();
         rec.fields(&mut fields);
-        let mut sent = 0;
         if self.is_empty() {
             self.pending.since = now;
         }
+        self.add_templated(rec.key(), OptionsRecord::SCOPE_FIELDS, fields.as_slice(), now, |b| rec.write(b))
+    }
+
+    /// Adds one record of template `key` (v9 and IPFIX; `scope_fields`
+    /// non-zero for an options template), sending the packet first if it
+    /// is full; returns the number of export packets sent.
+    fn add_templated(
+        &mut self,
+        key: TemplateKey,
+        scope_fields: u16,
+        fields: &[(u16, u16)],
+        now: Ticks,
+        write: impl Fn(&mut [u8]),
+    ) -> u32 {
+        let mut sent = 0;
         for _ in 0..2 {
-            let Some(t) = self.templates.get_options(rec.key(), OptionsRecord::SCOPE_FIELDS) else {
+            let Some(t) = self.templates.get_options(key, scope_fields) else {
                 break;
             };
             let r = self.pdu.add_record(
                 t,
-                fields.as_slice(),
+                fields,
                 self.pdu_count,
                 now.checked_div(self.hz).unwrap_or(now),
                 params::refresh_rate(),
                 params::timeout_rate(),
-                |b| rec.write(b),
+                &write,
             );
             if r != Err(Full) {
                 break;
@@ -357,18 +371,26 @@ impl Exporter {
     /// Returns the number of export packets sent.
     pub fn export(&mut self, mut list: FlowList, now: Ticks, mut free: impl FnMut(core::ptr::NonNull<Flow>)) -> u32 {
         let mut sent = 0;
+        if list.is_empty() {
+            return 0;
+        }
+        let clocks = Clocks::read(now);
+        let (mut pkts, mut bytes) = (0u64, 0u64);
         while let Some(f) = list.pop() {
             // SAFETY: a record that left its table; ours until freed.
             let flow = unsafe { f.as_ref() };
-            self.stats.flow_pkts.fetch_add(u64::from(flow.packets), Relaxed);
-            self.stats.flow_bytes.fetch_add(u64::from(flow.bytes), Relaxed);
-            sent += self.add_flow(flow, now);
+            pkts = pkts.wrapping_add(u64::from(flow.packets));
+            bytes = bytes.wrapping_add(u64::from(flow.bytes));
+            sent += self.add_flow(flow, &clocks);
             free(f);
         }
+        self.stats.flow_pkts.fetch_add(pkts, Relaxed);
+        self.stats.flow_bytes.fetch_add(bytes, Relaxed);
         sent
     }
 
-    fn add_flow(&mut self, flow: &Flow, now: Ticks) -> u32 {
+    fn add_flow(&mut self, flow: &Flow, clocks: &Clocks) -> u32 {
+        let now = clocks.now;
         let mut sent = 0;
         if self.is_empty() {
             self.pending.since = now;
@@ -382,30 +404,15 @@ impl Exporter {
             if self.v5.is_full() {
                 sent += self.send_pending(now);
             }
-            self.v5.push(&v5_record(flow));
+            self.v5.push(&v5_record(flow, now));
         } else {
             let version = version_of(self.protocol);
             let key = TemplateKey::of(flow, version);
             let mut fields = FieldList::default();
             key.fields(&mut fields);
-            let times = flow_times(flow, now);
-            for _ in 0..2 {
-                let Some(t) = self.templates.get(key) else { break };
-                let r = self.pdu.add_record(
-                    t,
-                    fields.as_slice(),
-                    self.pdu_count,
-                    now.checked_div(self.hz).unwrap_or(now),
-                    params::refresh_rate(),
-                    params::timeout_rate(),
-                    |b| write_record(fields.as_slice(), b, flow, &times),
-                );
-                if r != Err(Full) {
-                    break;
-                }
-                sent += self.send_pending(now);
-                self.pending.since = now;
-            }
+            let times = flow_times(flow, clocks);
+            let fields = fields.as_slice();
+            sent += self.add_templated(key, 0, fields, now, |b| write_record(fields, b, flow, &times));
         }
         self.pending.flows += 1;
         self.pending.pkts += u64::from(flow.packets);
@@ -508,7 +515,7 @@ impl Exporter {
     }
 }
 
-fn v5_record(f: &Flow) -> V5Record {
+fn v5_record(f: &Flow, now: Ticks) -> V5Record {
     let k = &f.key;
     let fp = &f.first_packet;
     V5Record {
@@ -519,8 +526,8 @@ fn v5_record(f: &Flow) -> V5Record {
         output: fp.o_ifc,
         packets: f.packets,
         bytes: f.bytes,
-        first: uptime_ms(f.first) as u32,
-        last: uptime_ms(f.last) as u32,
+        first: uptime_ms(f.first_tick(now)) as u32,
+        last: uptime_ms(f.last_tick(now)) as u32,
         src_port: k.s_port,
         dst_port: k.d_port,
         tcp_flags: f.tcp_flags,
@@ -533,17 +540,31 @@ fn v5_record(f: &Flow) -> V5Record {
     }
 }
 
-fn flow_times(f: &Flow, now: Ticks) -> FlowTimes {
-    let mut ts = bindings::nf_timespec::default();
-    // SAFETY: fills `ts` with the wall clock.
-    unsafe { bindings::nf_real_time(&mut ts) };
-    let now_epoch_ms = (ts.sec as u64).saturating_mul(1000) + ts.nsec as u64 / 1_000_000;
-    let now_ms = uptime_ms(now);
-    let epoch = |j: Ticks| now_epoch_ms.saturating_sub(now_ms.saturating_sub(uptime_ms(j)));
+/// The clocks at one moment: uptime (from ticks) and wall clock, read once
+/// per export batch rather than once per flow.
+struct Clocks {
+    now: Ticks,
+    uptime_ms: u64,
+    epoch_ms: u64,
+}
+
+impl Clocks {
+    fn read(now: Ticks) -> Self {
+        Clocks { now, uptime_ms: uptime_ms(now), epoch_ms: epoch_ms() }
+    }
+
+    /// Wall-clock milliseconds at tick count `j` (not after `now`).
+    fn epoch_at(&self, j: Ticks) -> u64 {
+        self.epoch_ms.saturating_sub(self.uptime_ms.saturating_sub(uptime_ms(j)))
+    }
+}
+
+fn flow_times(f: &Flow, c: &Clocks) -> FlowTimes {
+    let (first, last) = (f.first_tick(c.now), f.last_tick(c.now));
     FlowTimes {
-        first_uptime_ms: uptime_ms(f.first) as u32,
-        last_uptime_ms: uptime_ms(f.last) as u32,
-        first_epoch_ms: epoch(f.first),
-        last_epoch_ms: epoch(f.last),
+        first_uptime_ms: uptime_ms(first) as u32,
+        last_uptime_ms: uptime_ms(last) as u32,
+        first_epoch_ms: c.epoch_at(first),
+        last_epoch_ms: c.epoch_at(last),
     }
 }

@@ -12,11 +12,17 @@ pub struct Timeouts {
     pub active: Ticks,
 }
 
+/// The longest timeout in force: 2^30 ticks (12.4 days at HZ=1000, more
+/// at lower HZ). Flow records keep 32-bit time stamps whose ages are exact
+/// up to 2^31 ticks, so no flow may get older than that; a longer
+/// `inactive_timeout` or `active_timeout` acts as this one.
+pub const MAX_TIMEOUT: Ticks = 1 << 30;
+
 impl Timeouts {
     /// Converts the sysctl values (seconds; negative counts as zero) into
-    /// ticks at `hz` ticks per second.
+    /// ticks at `hz` ticks per second, at most [`MAX_TIMEOUT`].
     pub fn from_secs(inactive: i32, active: i32, hz: u32) -> Self {
-        let t = |s: i32| Ticks::from(s.max(0) as u32) * Ticks::from(hz);
+        let t = |s: i32| (Ticks::from(s.max(0) as u32) * Ticks::from(hz)).min(MAX_TIMEOUT);
         Timeouts {
             inactive: t(inactive),
             active: t(active),
@@ -24,22 +30,11 @@ impl Timeouts {
     }
 }
 
-fn elapsed(now: Ticks, since: Ticks) -> Ticks {
-    // Ticks wrap; a time "in the future" (clock read on another CPU a bit
-    // earlier) counts as no time at all.
-    let d = now.wrapping_sub(since);
-    if (d as i64) < 0 {
-        0
-    } else {
-        d
-    }
-}
-
 /// Whether a flow that just got a packet must leave now: it is older than
 /// the active timeout, or its byte counter is near full.
 #[inline]
 pub fn active_due(flow: &Flow, now: Ticks, t: &Timeouts) -> bool {
-    flow.bytes >= BYTES_WATERMARK || elapsed(now, flow.first) > t.active
+    flow.bytes >= BYTES_WATERMARK || flow.age(now) > t.active
 }
 
 /// Whether an idle flow is due at a scan, and with which reason.
@@ -49,7 +44,7 @@ pub fn scan_due(flow: &Flow, now: Ticks, t: &Timeouts) -> Option<EndReason> {
     if t.inactive == 0 {
         return Some(EndReason::Forced);
     }
-    if elapsed(now, flow.last) > t.inactive {
+    if flow.idle_for(now) > t.inactive {
         return Some(if flow.tcp_finished() {
             EndReason::EndOfFlow
         } else {
@@ -66,7 +61,7 @@ pub fn scan_due(flow: &Flow, now: Ticks, t: &Timeouts) -> Option<EndReason> {
 /// active due.
 pub fn dump_flags(flow: &Flow, now: Ticks, t: &Timeouts) -> u32 {
     let mut f = 0;
-    if elapsed(now, flow.last) > t.inactive {
+    if flow.idle_for(now) > t.inactive {
         f |= 1;
     }
     if active_due(flow, now, t) {
@@ -140,6 +135,10 @@ mod tests {
         assert_eq!(scan_due(&f, 99, &T), None);
         let w = flow(proto::UDP, 0, u64::MAX - 5, u64::MAX - 5);
         assert_eq!(scan_due(&w, 10, &T), Some(EndReason::Idle));
+        // The stamps wrap at 32 bits; ages stay exact across the wrap.
+        let v = flow(proto::UDP, 0, (1 << 32) - 5, (1 << 32) - 5);
+        assert_eq!(scan_due(&v, (1 << 32) + 10, &T), None);
+        assert_eq!(scan_due(&v, (1 << 32) + 11, &T), Some(EndReason::Idle));
     }
 
     #[test]
@@ -160,5 +159,10 @@ mod tests {
             }
         );
         assert_eq!(Timeouts::from_secs(-1, 1, 100).inactive, 0);
+        // Longer than a stamp can age: capped.
+        assert_eq!(
+            Timeouts::from_secs(i32::MAX, i32::MAX, 1000).active,
+            MAX_TIMEOUT
+        );
     }
 }

@@ -121,7 +121,7 @@ mod tests {
         f.cpu = cpu;
         f.packets = packets;
         f.bytes = packets * 100;
-        f.last = last;
+        f.last = crate::meter::flow::stamp(last);
         NonNull::from(Box::leak(Box::new(f)))
     }
 

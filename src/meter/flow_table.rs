@@ -11,8 +11,9 @@
 //! - every flow reachable from a bucket is on the LRU list and vice versa,
 //!   `len` counts them, and each is a live allocation the caller handed to
 //!   [`FlowTable::insert`];
-//! - `hash_pprev` points at the bucket slot or the previous flow's
-//!   `hash_next` that points at the flow;
+//! - a flow is on the chain of the bucket its `hash` selects (chains are
+//!   singly linked: a flow record spends no memory on a back link, and
+//!   unlinking walks the chain, which holds about one flow);
 //! - the LRU list runs from `lru_head` (most recent) to `lru_tail` (least).
 
 use super::flow::Flow;
@@ -131,14 +132,17 @@ impl FlowTable {
     /// `flow` must be in this table.
     pub unsafe fn remove(&mut self, flow: NonNull<Flow>) {
         let f = flow.as_ptr();
-        // SAFETY: `f` is in the table, so its hash links are valid.
+        // SAFETY: `f` is in the table, so it is on the chain of the slot its
+        // hash selects; every flow on that chain is live.
         unsafe {
-            *(*f).hash_pprev = (*f).hash_next;
-            if let Some(next) = NonNull::new((*f).hash_next) {
-                (*next.as_ptr()).hash_pprev = (*f).hash_pprev;
+            let mut link = self.slot((*f).hash);
+            while !(*link).is_null() && *link != f {
+                link = &raw mut (**link).hash_next;
+            }
+            if *link == f {
+                *link = (*f).hash_next;
             }
             (*f).hash_next = null_mut();
-            (*f).hash_pprev = null_mut();
             self.lru_unlink(f);
         }
         self.len -= 1;
@@ -224,10 +228,6 @@ impl FlowTable {
         unsafe {
             let slot = self.slot((*f).hash);
             (*f).hash_next = *slot;
-            (*f).hash_pprev = slot;
-            if let Some(next) = NonNull::new(*slot) {
-                (*next.as_ptr()).hash_pprev = &raw mut (*f).hash_next;
-            }
             *slot = f;
         }
     }
