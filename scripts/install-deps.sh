@@ -3,8 +3,9 @@
 # (bookworm) machine: kernel build dependencies, clang/libclang 19 (kernel 7.3
 # needs libclang >= 17, KASAN with Rust needs a clang-built kernel), bindgen,
 # the Rust sources the kernel builds `core` from, iptables and its extension
-# headers, qemu and virtme-ng for the VM tests, and the collectors used to
-# decode exports. Idempotent: a second run only checks.
+# headers, qemu and virtme-ng for the VM tests, the collectors used to
+# decode exports, and smilint for the MIB (scripts/lint-mib.sh fetches the
+# base MIBs it needs). Idempotent: a second run only checks.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +20,7 @@ apt_packages=(
 	qemu-system-x86 busybox-static
 	linux-source-6.12
 	tshark nfdump
+	smitools
 	debootstrap pahole
 )
 

