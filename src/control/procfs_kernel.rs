@@ -16,7 +16,9 @@ use crate::sys::slab::FlowCache;
 use core::ffi::{c_int, c_void, CStr};
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering::Relaxed;
+use kernel::alloc::flags::GFP_ATOMIC;
 use kernel::error::{code::ENOMEM, Result};
+use kernel::prelude::{KVec, GFP_KERNEL};
 
 /// Everyone may read the statistics.
 const MODE: bindings::umode_t = 0o444;
@@ -57,17 +59,21 @@ struct ExportSnap {
     flow_bytes: u64,
     in_pdu: (u64, u64),
     templates: (u32, u32),
-    socks: [Option<SockRow>; MAX_DESTINATIONS],
-    nsocks: usize,
+    /// On the heap: up to MAX_DESTINATIONS rows would make a stack frame of
+    /// kilobytes on the /proc read path.
+    socks: KVec<SockRow>,
 }
 
 impl ExportSnap {
     fn socks(&self) -> impl Iterator<Item = &SockRow> + Clone {
-        self.socks[..self.nsocks].iter().flatten()
+        self.socks.iter()
     }
 }
 
 fn export_snap(m: &Meter) -> ExportSnap {
+    // Allocated before taking the lock; without memory the socket lines are
+    // left out rather than the whole file.
+    let rows = KVec::with_capacity(MAX_DESTINATIONS, GFP_KERNEL).unwrap_or_default();
     m.scanner.state.lock(|st| {
         let e = &st.exporter;
         let s = &e.stats;
@@ -82,12 +88,11 @@ fn export_snap(m: &Meter) -> ExportSnap {
             flow_bytes: s.flow_bytes.load(Relaxed),
             in_pdu: e.in_pdu(),
             templates: (e.templates.generated, e.templates.active()),
-            socks: [None; MAX_DESTINATIONS],
-            nsocks: 0,
+            socks: rows,
         };
-        for (slot, sock) in snap.socks.iter_mut().zip(e.socks.iter()) {
+        for sock in e.socks.iter().take(snap.socks.capacity()) {
             let (sndbuf, filled) = sock.sndbuf();
-            *slot = Some(SockRow {
+            let row = SockRow {
                 dest: sock.dest,
                 connected: sock.is_connected(),
                 sndbuf,
@@ -98,8 +103,11 @@ fn export_snap(m: &Meter) -> ExportSnap {
                 err_cberr: sock.cberr(),
                 err_other: sock.err_other,
                 attempts: sock.attempts,
-            });
-            snap.nsocks += 1;
+            };
+            // Within the capacity reserved above: no allocation here.
+            if snap.socks.push(row, GFP_ATOMIC).is_err() {
+                break;
+            }
         }
         snap
     })

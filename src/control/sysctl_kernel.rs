@@ -6,7 +6,7 @@
 //! The table has no sentinel entry: the original's empty `{}` terminator is
 //! what made it fail to register on 6.12 and later kernels.
 
-use crate::export::destination::Destinations;
+use crate::export::destination::parse_each;
 use crate::meter::meter_kernel::{with_meter, MIN_HASHSIZE};
 use crate::sys::bindings;
 use crate::sys::cstr::as_c_ptr;
@@ -279,11 +279,12 @@ unsafe extern "C" fn destination_handler(
     let Ok(s) = core::str::from_utf8(&text[..len]) else {
         return EINVAL.to_errno();
     };
-    let Ok(dests) = Destinations::parse(s.trim_end()) else {
-        pr_err!("can't parse destination: {}\n", s.trim_end());
+    let text = s.trim_end();
+    if parse_each(text, |_| {}).is_err() {
+        pr_err!("can't parse destination: {}\n", text);
         return EINVAL.to_errno();
-    };
-    let r = with_meter(|m| m.scanner.state.lock(|st| st.exporter.replace_destinations(&dests, s.trim_end())));
+    }
+    let r = with_meter(|m| m.scanner.state.lock(|st| st.exporter.replace_destinations(text)));
     match r {
         Some(Ok(())) => 0,
         Some(Err(e)) => e.to_errno(),

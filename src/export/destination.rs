@@ -113,22 +113,49 @@ impl Default for Destinations {
     }
 }
 
+/// The entries of a `destination` value.
+fn tokens(s: &str) -> impl Iterator<Item = &str> {
+    s.split([' ', ',', ';', '\t', '\n'])
+        .filter(|t| !t.is_empty())
+}
+
+/// Calls `f` with each destination of a `destination` value, in the order
+/// given, each address once; returns how many there are. The kernel keeps
+/// no parsed copy on its (small) stack: it checks the value with a no-op
+/// `f`, then opens one socket per destination in a second pass.
+///
+/// On error `f` may already have seen the destinations before the bad one.
+pub fn parse_each(s: &str, mut f: impl FnMut(&Destination)) -> Result<usize, DestinationError> {
+    let mut n = 0;
+    for (i, token) in tokens(s).enumerate() {
+        let d = parse_one(token)?;
+        // A collector given twice is sent to once. The earlier entries all
+        // parsed already; parsing them again costs less than keeping them.
+        if tokens(s)
+            .take(i)
+            .any(|t| parse_one(t).is_ok_and(|e| e.addr == d.addr))
+        {
+            continue;
+        }
+        if n == MAX_DESTINATIONS {
+            return Err(DestinationError::TooMany);
+        }
+        f(&d);
+        n += 1;
+    }
+    Ok(n)
+}
+
 impl Destinations {
     /// Parses a whole `destination` value.
     pub fn parse(s: &str) -> Result<Self, DestinationError> {
         let mut out = Destinations::default();
-        for token in s.split([' ', ',', ';', '\t', '\n']) {
-            if token.is_empty() {
-                continue;
+        parse_each(s, |d| {
+            if let Some(slot) = out.list.get_mut(out.len) {
+                *slot = Some(*d);
+                out.len += 1;
             }
-            let d = parse_one(token)?;
-            if out.iter().any(|o| o.addr == d.addr) {
-                continue;
-            }
-            let slot = out.list.get_mut(out.len).ok_or(DestinationError::TooMany)?;
-            *slot = Some(d);
-            out.len += 1;
-        }
+        })?;
         Ok(out)
     }
 

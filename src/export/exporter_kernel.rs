@@ -4,7 +4,7 @@
 //! It runs only inside the scanner (under its mutex), so none of its state
 //! needs a lock of its own.
 
-use super::destination::Destinations;
+use super::destination::parse_each;
 use super::netflow_v5::{V5Header, V5Packet, V5Record};
 use super::options::{interface_description, InterfaceFacts, OptionsRecord, OptionsSchedule, Span, IF_DESC_LEN};
 use super::pdu::{Full, Pdu, PduHeader, TemplateCache};
@@ -147,11 +147,7 @@ impl Exporter {
         };
         e.schedule = OptionsSchedule::new(e.seconds(jiffies()));
         e.set_domain_name();
-        let parsed = Destinations::parse(dest).map_err(|_| {
-            pr_err!("can't parse destination: {}\n", dest);
-            EINVAL
-        })?;
-        e.set_destinations(&parsed)?;
+        e.set_destinations(dest)?;
         e.set_destination_text(dest);
         Ok(e)
     }
@@ -193,24 +189,44 @@ impl Exporter {
 
     /// Replaces the destinations at runtime: the packet being built goes to
     /// the old ones first, so no flow is lost in the swap.
-    pub fn replace_destinations(&mut self, dests: &Destinations, text: &str) -> Result {
+    pub fn replace_destinations(&mut self, text: &str) -> Result {
         let now = jiffies();
         self.send_if_due(now, 0);
-        self.set_destinations(dests)?;
+        self.set_destinations(text)?;
         self.set_destination_text(text);
         Ok(())
     }
 
-    /// Replaces the destinations; templates are sent again to the new ones.
-    pub fn set_destinations(&mut self, dests: &Destinations) -> Result {
-        let mut socks = KVec::with_capacity(dests.len(), GFP_KERNEL)?;
-        for d in dests.iter() {
-            let s = ExportSocket::new(*d, params::sndbuf())?;
+    /// Replaces the destinations with those of the `destination` value
+    /// `text` (EINVAL, and nothing changed, if it does not parse); templates
+    /// are sent again to the new ones.
+    pub fn set_destinations(&mut self, text: &str) -> Result {
+        let n = parse_each(text, |_| {}).map_err(|_| {
+            pr_err!("can't parse destination: {}\n", text);
+            EINVAL
+        })?;
+        let mut socks = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut failed = Ok(());
+        // Parsed once already: this pass cannot fail to parse.
+        let _ = parse_each(text, |d| {
+            if failed.is_err() {
+                return;
+            }
+            let s = match ExportSocket::new(*d, params::sndbuf()) {
+                Ok(s) => s,
+                Err(e) => {
+                    failed = Err(e);
+                    return;
+                }
+            };
             let shown = FmtBuf::<96>::of(d);
             let state = if s.is_connected() { "" } else { " (unconnected)" };
             pr_info!("added destination {}{}\n", shown.as_str(), state);
-            socks.push(s, GFP_KERNEL)?;
-        }
+            if let Err(e) = socks.push(s, GFP_KERNEL) {
+                failed = Err(e.into());
+            }
+        });
+        failed?;
         self.socks = socks;
         self.cberr_seen = 0;
         self.forget_templates();
