@@ -172,6 +172,7 @@ build() {
 	# The guest runs this machine's iptables: its extension is built here,
 	# against bookworm's libxtables (the chroot's is trixie's).
 	make -s -C "$top/build/$flavor/libxt" clean all XTABLES_LIBDIR="$(pkg-config --variable=xtlibdir xtables)" >&2
+	"$top/scripts/stack-frames.sh" "$top/build/$flavor/ipt_NETFLOW.ko" || die "stack frames too large against Debian $release"
 	log "built against Debian $release in $((SECONDS - start)) s: $(tr '\n' ' ' <"$top/build/$flavor/timing.log")"
 	log "vermagic: $(cat "$top/build/$flavor/vermagic")"
 	echo "$top/build/$flavor"
