@@ -74,6 +74,9 @@ pub struct Meter {
     pub hashsize: AtomicU64,
     /// Ticks per second.
     pub hz: u32,
+    /// Possible CPUs (fixed at boot), counted once: every new flow needs
+    /// the number, and counting walks the CPU mask.
+    ncpus: u32,
     /// The scanner that expires and exports flows.
     pub scanner: Scanner,
 }
@@ -119,6 +122,7 @@ impl MeterHandle {
                 budget: FlowBudget::default(),
                 hashsize: AtomicU64::new(0),
                 hz,
+                ncpus: nr_possible_cpus(),
                 scanner: Scanner::new(hz)?,
             },
             GFP_KERNEL,
@@ -239,7 +243,7 @@ impl Meter {
     ) -> Outcome {
         let mut credit = Credit(cpu.credit.load(Ordering::Relaxed));
         let limit = i64::from(params::maxflows());
-        if !self.budget.take(&mut credit, limit, i64::from(nr_possible_cpus())) {
+        if !self.budget.take(&mut credit, limit, i64::from(self.ncpus)) {
             return Outcome::Full;
         }
         let mut first = FirstPacket { o_ifc: xt.out_ifindex(), flow_label: info.flow_label, ..Default::default() };
@@ -309,7 +313,7 @@ impl Meter {
     /// table, and the second step takes each CPU's lock once per chunk of
     /// records, so a big batch never holds up a CPU's packet path for long.
     pub fn merge_across_cpus(&self, mut list: FlowList) -> FlowList {
-        if nr_possible_cpus() < 2 || list.is_empty() {
+        if self.ncpus < 2 || list.is_empty() {
             return list;
         }
         let Ok(mut recs) = KVVec::<NonNull<Flow>>::with_capacity(list.len(), GFP_KERNEL) else {
