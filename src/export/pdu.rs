@@ -61,19 +61,7 @@ impl TemplateCache {
     /// The template for `key`, made on first use. `None` only if the cache
     /// is full (it cannot be with the keys the meter produces).
     pub fn get(&mut self, key: TemplateKey) -> Option<&mut Template> {
-        let idx = match self
-            .entries
-            .iter()
-            .position(|e| e.is_some_and(|t| t.key == key))
-        {
-            Some(i) => i,
-            None => {
-                let i = self.entries.iter().position(Option::is_none)?;
-                self.insert(i, key, 0);
-                i
-            }
-        };
-        self.entries[idx].as_mut()
+        self.get_options(key, 0)
     }
 
     fn insert(&mut self, i: usize, key: TemplateKey, scope_fields: u16) {
@@ -93,8 +81,9 @@ impl TemplateCache {
         self.generated += 1;
     }
 
-    /// The options template `key` (bit 31 set, to keep it apart from data
-    /// templates) whose first `scope_fields` elements are its scope.
+    /// The template for `key` whose first `scope_fields` elements are its
+    /// scope: an options template (`key` with bit 31 set, to keep it apart
+    /// from data templates), or a data template with 0. Made on first use.
     pub fn get_options(&mut self, key: TemplateKey, scope_fields: u16) -> Option<&mut Template> {
         let idx = match self
             .entries
