@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Runs every fuzz target for a bounded time (NF_FUZZ_SECONDS, default 60
 # each). cargo-fuzz needs nightly-only compiler flags (sanitizers); the
 # machine has one stable toolchain, so RUSTC_BOOTSTRAP=1 unlocks them for
@@ -9,8 +10,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../fuzz"
 secs=${NF_FUZZ_SECONDS:-60}
 export RUSTC_BOOTSTRAP=1
-for target in $(cargo fuzz list); do
+# The list is taken apart from the loop: `for t in $(cmd)` ignores cmd's
+# failure, and an empty list would fuzz nothing and still pass.
+targets=$(cargo fuzz list) ||
+	die "cargo fuzz list failed: is cargo-fuzz installed (scripts/install-deps.sh)?"
+[[ -n $targets ]] || die "cargo fuzz list names no fuzz target (fuzz/Cargo.toml)"
+for target in $targets; do
 	mkdir -p "corpus/$target"
 	log "fuzzing $target for $secs s"
-	cargo fuzz run "$target" "corpus/$target" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 5
+	# pipefail makes the run's status the pipeline's, not tail's: a crash
+	# or a build failure fails the script.
+	cargo fuzz run "$target" "corpus/$target" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 5 ||
+		die "fuzz target $target failed (a crash leaves its input under fuzz/artifacts/$target)"
 done

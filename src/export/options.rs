@@ -643,19 +643,24 @@ mod tests {
     }
 
     /// Every options record, in a PDU of each version, decoded by the
-    /// `netflow_parser` crate: the values read back are the values written.
+    /// `netflow_parser` crate: each element read back is the value the
+    /// record was made with, written out here as a literal.
     #[test]
     fn records_decode_with_netflow_parser() {
         use crate::export::pdu::{Pdu, PduHeader, TemplateCache};
         use crate::export::template::Version;
+        use netflow_parser::variable_versions::field_value::FieldValue;
+        use netflow_parser::variable_versions::ipfix::lookup::IPFixField;
         use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
         use netflow_parser::variable_versions::v9::{FlowSetBody as V9Body, ScopeDataField};
         use netflow_parser::{NetflowPacket, NetflowParser};
         use std::vec::Vec;
 
+        const FIRST: u64 = 1_700_000_000_000;
+        const LAST: u64 = 1_700_000_060_000;
         let span = Span {
-            first_ms: 1_700_000_000_000,
-            last_ms: 1_700_000_060_000,
+            first_ms: FIRST,
+            last_ms: LAST,
         };
         let recs = [
             OptionsRecord::SystemInit {
@@ -691,22 +696,53 @@ mod tests {
                 description: b"virtio_net,10GbE,tp",
             },
         ];
-        // What each record should decode to, one byte string per element.
-        let expect: Vec<Vec<Vec<u8>>> = recs
-            .iter()
-            .map(|r| {
-                let (els, n) = r.elements();
-                els[..n]
-                    .iter()
-                    .map(|(_, v)| {
-                        let mut b = std::vec![0u8; usize::from(v.len())];
-                        v.write(&mut b);
-                        b
-                    })
-                    .collect()
-            })
-            .collect();
-        let be = |v: &netflow_parser::variable_versions::field_value::FieldValue| {
+        /// What an element must decode to: a number, or text zero-padded
+        /// to the element's length.
+        enum Want {
+            Num(u64),
+            Text(&'static str, usize),
+        }
+        use Want::{Num, Text};
+        // Per record above, its elements in order, scope first.
+        let want: [&[(u16, Want)]; 5] = [
+            &[
+                (149, Num(9)),
+                (160, Num(1_699_999_000_000)),
+                // The name and its terminating NUL.
+                (300, Text("ipt_NETFLOW 2.6-rs1 X", 22)),
+                (152, Num(FIRST)),
+                (153, Num(LAST)),
+            ],
+            &[
+                (149, Num(9)),
+                (41, Num(11)),
+                (42, Num(222)),
+                (40, Num(3333)),
+                (163, Num(44)),
+            ],
+            &[
+                (149, Num(9)),
+                (164, Num(5)),
+                (165, Num(600)),
+                (152, Num(FIRST)),
+                (153, Num(LAST)),
+            ],
+            &[
+                (144, Num(9)),
+                (166, Num(7)),
+                (167, Num(8)),
+                (168, Num(900)),
+                (152, Num(FIRST)),
+                (153, Num(LAST)),
+            ],
+            &[
+                (149, Num(9)),
+                (10, Num(3)),
+                (82, Text("eth0", 16)),
+                (83, Text("virtio_net,10GbE,tp", 32)),
+            ],
+        ];
+        let be = |v: &FieldValue| {
             let mut b = Vec::new();
             v.write_be_bytes(&mut b).unwrap();
             b
@@ -731,12 +767,30 @@ mod tests {
                 .to_vec();
             let parsed = NetflowParser::default().parse_bytes(&p);
             assert!(parsed.error.is_none(), "{version:?}: {:?}", parsed.error);
-            let mut got: Vec<Vec<Vec<u8>>> = Vec::new();
+            // Each record as (element id, bytes) pairs. IPFIX elements come
+            // named, so the id is checked here by naming the wanted one.
+            let mut got: Vec<Vec<(u16, Vec<u8>)>> = Vec::new();
             match &parsed.packets[0] {
                 NetflowPacket::IPFix(x) => {
                     for set in &x.flowsets {
                         if let IpfixBody::OptionsData(d) = &set.body {
-                            got.push(d.fields[0].iter().map(|(_, v)| be(v)).collect());
+                            let w = want[got.len()];
+                            assert_eq!(d.fields[0].len(), w.len(), "{version:?}");
+                            got.push(
+                                d.fields[0]
+                                    .iter()
+                                    .zip(w)
+                                    .map(|((k, v), (id, _))| {
+                                        assert_eq!(
+                                            *k,
+                                            IPFixField::new(*id, None),
+                                            "record {}",
+                                            got.len()
+                                        );
+                                        (*id, be(v))
+                                    })
+                                    .collect(),
+                            );
                         }
                     }
                 }
@@ -744,16 +798,16 @@ mod tests {
                     for set in &x.flowsets {
                         if let V9Body::OptionsData(d) = &set.body {
                             let r = &d.fields[0];
-                            let mut vals: Vec<Vec<u8>> =
-                                r.scope_fields
-                                    .iter()
-                                    .map(|f| match f {
-                                        ScopeDataField::System(b)
-                                        | ScopeDataField::Interface(b) => b.clone(),
-                                        other => panic!("unexpected scope {other:?}"),
-                                    })
-                                    .collect();
-                            vals.extend(r.options_fields.iter().map(|(_, v)| be(v)));
+                            // v9 has scope types, not elements: both
+                            // observationDomainId and exportingProcessId
+                            // are the System scope.
+                            let [ScopeDataField::System(scope)] = &r.scope_fields[..] else {
+                                panic!("unexpected scope {:?}", r.scope_fields)
+                            };
+                            let mut vals = std::vec![(want[got.len()][0].0, scope.clone())];
+                            vals.extend(
+                                r.options_fields.iter().map(|(k, v)| (u16::from(*k), be(v))),
+                            );
                             got.push(vals);
                         }
                     }
@@ -761,16 +815,25 @@ mod tests {
                 other => panic!("{other:?}"),
             }
             assert_eq!(got.len(), recs.len(), "{version:?}");
-            for (g, e) in got.iter().zip(&expect) {
-                assert_eq!(g.len(), e.len(), "{version:?}");
-                for (gv, ev) in g.iter().zip(e) {
-                    // Text elements may come back without their zero padding.
-                    assert!(
-                        !gv.is_empty() && (gv.len() == ev.len() || ev.len() >= 16),
-                        "{version:?}"
-                    );
-                    assert_eq!(gv.as_slice(), &ev[..gv.len()], "{version:?}");
-                    assert!(ev[gv.len()..].iter().all(|&b| b == 0), "{version:?}");
+            for (n, (g, w)) in got.iter().zip(want).enumerate() {
+                let got_ids: Vec<u16> = g.iter().map(|(id, _)| *id).collect();
+                let want_ids: Vec<u16> = w.iter().map(|(id, _)| *id).collect();
+                assert_eq!(got_ids, want_ids, "{version:?} record {n}");
+                for ((id, bytes), (_, want)) in g.iter().zip(w) {
+                    let at = std::format!("{version:?} record {n} element {id}");
+                    match want {
+                        Num(v) => {
+                            let got = bytes.iter().fold(0u64, |a, &b| a << 8 | u64::from(b));
+                            assert_eq!(got, *v, "{at}");
+                        }
+                        // Compared as escaped text, which shows the padding.
+                        Text(t, len) => {
+                            let mut padded = t.as_bytes().to_vec();
+                            padded.resize(*len, 0);
+                            let text = |b: &[u8]| std::format!("{}", b.escape_ascii());
+                            assert_eq!(text(bytes), text(&padded), "{at}");
+                        }
+                    }
                 }
             }
         }

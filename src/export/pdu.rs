@@ -351,48 +351,93 @@ mod tests {
     use crate::export::template::FieldList;
     use crate::meter::flow::{EndReason, FirstPacket, Flow};
     use crate::meter::flow_key::{FlowKey, PacketInfo};
+    use netflow_parser::variable_versions::field_value::FieldValue;
+    use netflow_parser::variable_versions::ipfix::lookup::IPFixField;
     use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
-    use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
+    use netflow_parser::variable_versions::v9::{FlowSetBody as V9Body, ScopeDataField};
     use netflow_parser::{NetflowPacket, NetflowParser};
+    use std::collections::BTreeSet;
     use std::vec::Vec;
 
-    fn flow(v: u8, proto: u8, port: u16) -> Flow {
+    // IANA protocol numbers of the flows below.
+    const ICMP: u8 = 1;
+    const IGMP: u8 = 2;
+    const TCP: u8 = 6;
+    const UDP: u8 = 17;
+    const ESP: u8 = 50;
+    const ICMPV6: u8 = 58;
+
+    /// Flow number `i`. Its values derive from `i` and differ from one
+    /// field to another, so a value written into another element, or
+    /// another flow's value, shows in the decoded records. Which optional
+    /// parts the flow has (IP options, prefix lengths, flow label, TCP
+    /// options) varies with `i / 8`, so `mixed_flows` makes many templates.
+    fn flow(v: u8, protocol: u8, i: u16) -> Flow {
+        let [hi, lo] = i.to_be_bytes();
+        let round = i / 8;
+        let (s_port, d_port) = match protocol {
+            // The key holds ICMP type << 8 | code, and the IGMP type, in
+            // the destination port; an IPsec SPI in both ports.
+            ICMP => (0, (8 << 8) | (i % 4)),
+            ICMPV6 => (0, (128 << 8) | (i % 4)),
+            IGMP => (0, [0x11, 0x12, 0x16, 0x17][usize::from(i % 4)]),
+            ESP => (0xc000 + i, 0x2000 + 7 * i),
+            _ => (1000 + i, 20000 + 3 * i),
+        };
         let mut key = FlowKey {
             ip_version: v,
-            protocol: proto,
-            s_port: port,
-            d_port: 53,
-            i_ifc: 2,
-            tos: 8,
+            protocol,
+            s_port,
+            d_port,
+            i_ifc: 100 + i,
+            tos: (i % 63) as u8 * 4 + 4,
+            ..Default::default()
+        };
+        let mut first = FirstPacket {
+            o_ifc: 300 + i,
+            ..Default::default()
+        };
+        let mut info = PacketInfo {
+            ip_len: 60 + u32::from(i),
+            tcp_flags: 0x10 | (i % 16) as u8,
             ..Default::default()
         };
         if v == 4 {
-            key.src[..4].copy_from_slice(&[10, 1, 0, 2]);
-            key.dst[..4].copy_from_slice(&[10, 2, 0, 2]);
+            key.src[..4].copy_from_slice(&[10, 1, hi, lo]);
+            key.dst[..4].copy_from_slice(&[172, 16, hi, lo]);
+            first.nexthop[..4].copy_from_slice(&[192, 0, 2, lo]);
+            if round % 3 != 1 {
+                (first.s_mask, first.d_mask) = (8 + (i % 17) as u8, 20 + (i % 9) as u8);
+            }
+            if round % 2 == 1 {
+                info.options = 0x4000_0000 >> (i % 16);
+            }
         } else {
-            key.src = [0xfd, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
-            key.dst = [0xfd, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+            key.src = [0xfd, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, hi, lo];
+            key.dst = [0xfd, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, hi, lo];
+            first.nexthop = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, hi, lo];
+            if round % 3 != 1 {
+                first.flow_label = 0x1_0000 | u32::from(i);
+            }
+            if round % 2 == 1 {
+                // Within the 2 bytes the IPv6 template gives the element.
+                info.options = 0x0100 << (i % 8);
+            }
         }
-        let info = PacketInfo {
-            key,
-            ip_len: 100,
-            tcp_flags: 0x12,
-            ..Default::default()
-        };
-        let mut f = Flow::new(
-            &info,
-            0,
-            0,
-            FirstPacket {
-                o_ifc: 3,
-                flow_label: 0x12345,
-                ..Default::default()
-            },
-        );
-        for _ in 0..port % 7 + 1 {
+        if protocol == TCP && round % 4 < 2 {
+            info.tcp_options = 0x0210_0000 | u32::from(i);
+        }
+        info.key = key;
+        let mut f = Flow::new(&info, 0, 0, first);
+        for _ in 0..i % 7 + 1 {
             f.account(&info, 10);
         }
-        f.end_reason = EndReason::Idle;
+        f.end_reason = [
+            EndReason::Idle,
+            EndReason::Active,
+            EndReason::EndOfFlow,
+            EndReason::Forced,
+        ][usize::from(i % 4)];
         f
     }
 
@@ -449,19 +494,147 @@ mod tests {
         out
     }
 
+    /// Every kind of flow the templates distinguish, in turn.
     fn mixed_flows(n: u16) -> Vec<Flow> {
+        const KINDS: [(u8, u8); 8] = [
+            (4, TCP),
+            (6, UDP),
+            (4, ICMP),
+            (6, ESP),
+            (6, ICMPV6),
+            (4, IGMP),
+            (4, UDP),
+            (6, TCP),
+        ];
         (0..n)
-            .map(|i| match i % 4 {
-                0 => flow(4, 6, 1000 + i),
-                1 => flow(6, 17, 1000 + i),
-                2 => flow(4, 1, 1000 + i),
-                _ => flow(6, 50, 1000 + i),
+            .map(|i| {
+                let (v, protocol) = KINDS[usize::from(i) % KINDS.len()];
+                flow(v, protocol, i)
             })
             .collect()
     }
 
-    /// Every data record decoded by netflow_parser, as (template elements'
-    /// bytes) in order, with the ones our encoder wrote compared alongside.
+    /// What element `id` of `f`'s data record must decode to, from the
+    /// flow's fields and TIMES as this test set them: the meaning of each
+    /// element written out again here, not asked of the encoder. An element
+    /// this test does not know fails, so one added to a template cannot go
+    /// unchecked.
+    fn expected(id: u16, f: &Flow) -> u128 {
+        let k = &f.key;
+        let fp = &f.first_packet;
+        let v4 = |a: &[u8; 16]| u128::from(u32::from_be_bytes([a[0], a[1], a[2], a[3]]));
+        let v6 = |a: &[u8; 16]| u128::from_be_bytes(*a);
+        match id {
+            1 => f.bytes.into(),                // octetDeltaCount
+            2 => f.packets.into(),              // packetDeltaCount
+            4 => k.protocol.into(),             // protocolIdentifier
+            5 => k.tos.into(),                  // ipClassOfService
+            6 => f.tcp_flags.into(),            // tcpControlBits
+            7 => k.s_port.into(),               // sourceTransportPort
+            8 => v4(&k.src),                    // sourceIPv4Address
+            9 => fp.s_mask.into(),              // sourceIPv4PrefixLength
+            10 => k.i_ifc.into(),               // ingressInterface
+            11 => k.d_port.into(),              // destinationTransportPort
+            12 => v4(&k.dst),                   // destinationIPv4Address
+            13 => fp.d_mask.into(),             // destinationIPv4PrefixLength
+            14 => fp.o_ifc.into(),              // egressInterface
+            15 => v4(&fp.nexthop),              // ipNextHopIPv4Address
+            21 => TIMES.last_uptime_ms.into(),  // v9 LAST_SWITCHED
+            22 => TIMES.first_uptime_ms.into(), // v9 FIRST_SWITCHED
+            27 => v6(&k.src),                   // sourceIPv6Address
+            28 => v6(&k.dst),                   // destinationIPv6Address
+            31 => fp.flow_label.into(),         // flowLabelIPv6
+            // icmpTypeCodeIPv4/IPv6 and igmpType: where the key keeps them.
+            32 | 139 | 33 => k.d_port.into(),
+            60 => k.ip_version.into(),    // ipVersion
+            62 => v6(&fp.nexthop),        // ipNextHopIPv6Address
+            64 | 208 => f.options.into(), // ipv6ExtensionHeaders, ipv4Options
+            // flowEndReason, numbered as RFC 5102 numbers them.
+            136 => match f.end_reason {
+                EndReason::Idle => 1,
+                EndReason::Active => 2,
+                EndReason::EndOfFlow => 3,
+                EndReason::Forced => 4,
+                EndReason::None => panic!("an exported flow has ended"),
+            },
+            152 => TIMES.first_epoch_ms.into(), // flowStartMilliseconds
+            153 => TIMES.last_epoch_ms.into(),  // flowEndMilliseconds
+            209 => f.tcp_options.into(),        // tcpOptions
+            // ipSecSPI: the key keeps its halves in the two ports.
+            295 => (u32::from(k.s_port) << 16 | u32::from(k.d_port)).into(),
+            other => panic!("element {other} is not checked by this test"),
+        }
+    }
+
+    /// The elements every data record of `f` must have, whatever else its
+    /// template holds: a record missing one would pass the per-element
+    /// check.
+    fn required(version: Version, f: &Flow) -> Vec<u16> {
+        let mut ids = match version {
+            Version::V9 => std::vec![1, 2, 4, 5, 10, 14, 21, 22, 60],
+            Version::Ipfix => std::vec![1, 2, 4, 5, 10, 14, 60, 136, 152, 153],
+        };
+        let addresses = if f.key.ip_version == 4 {
+            [8, 12]
+        } else {
+            [27, 28]
+        };
+        ids.extend(addresses);
+        if matches!(f.key.protocol, TCP | UDP) {
+            ids.extend([6, 7, 11]);
+        }
+        ids
+    }
+
+    /// A decoded value as a number: netflow_parser's own big-endian
+    /// rendering of what it read (addresses too), folded.
+    fn number(v: &FieldValue) -> u128 {
+        let mut b = Vec::new();
+        v.write_be_bytes(&mut b).unwrap();
+        assert!(b.len() <= 16, "{v:?}");
+        b.iter().fold(0, |n, &x| n << 8 | u128::from(x))
+    }
+
+    /// The number of an IPFIX element netflow_parser decoded. It names
+    /// elements instead of numbering them, so the number is found by
+    /// having it name each candidate; every element the templates use is
+    /// below 512, and one that is not fails as unknown.
+    fn ipfix_id(field: &IPFixField) -> u16 {
+        (0..512)
+            .find(|&id| IPFixField::new(id, None) == *field)
+            .unwrap_or_else(|| panic!("{field:?} is not an element this test checks"))
+    }
+
+    /// Checks one decoded data record, as (element id, value) pairs,
+    /// against flow `f`, record number `n` of the export. Returns the
+    /// elements it had.
+    fn check_record<'a>(
+        version: Version,
+        n: usize,
+        f: &Flow,
+        rec: impl Iterator<Item = (u16, &'a FieldValue)>,
+    ) -> Vec<u16> {
+        let mut seen = Vec::new();
+        for (id, v) in rec {
+            let (got, want) = (number(v), expected(id, f));
+            assert!(
+                got == want,
+                "{version:?} record {n}: element {id} is {got:#x} ({v:?}), want {want:#x}"
+            );
+            seen.push(id);
+        }
+        for id in required(version, f) {
+            assert!(
+                seen.contains(&id),
+                "{version:?} record {n}: no element {id} in {seen:?}"
+            );
+        }
+        seen
+    }
+
+    /// Our PDUs decoded by an independent implementation (netflow_parser):
+    /// every element of every data record holds the flow's value, and the
+    /// header what export() passed.
     #[test]
     fn ipfix_round_trips_through_netflow_parser() {
         let flows = mixed_flows(100);
@@ -469,7 +642,7 @@ mod tests {
         assert!(packets.len() > 1, "100 records need several 1400-byte PDUs");
         let mut parser = NetflowParser::default();
         let mut decoded = 0;
-        let mut expect_seq = 0u32;
+        let mut elements = BTreeSet::new();
         for p in &packets {
             assert!(p.len() <= IPFIX_HEADER + DATA_MAX);
             let r = parser.parse_bytes(p);
@@ -477,67 +650,71 @@ mod tests {
             let NetflowPacket::IPFix(ipfix) = &r.packets[0] else {
                 panic!("not IPFIX")
             };
-            assert_eq!(ipfix.header.length as usize, p.len());
+            let h = &ipfix.header;
+            // unix_secs 6 and domain 7 as export() passed them; the
+            // sequence counts the data records of the PDUs before.
             assert_eq!(
-                ipfix.header.sequence_number, expect_seq,
+                (h.version, usize::from(h.length), h.export_time),
+                (10, p.len(), 6)
+            );
+            assert_eq!(
+                (h.sequence_number, h.observation_domain_id),
+                (decoded as u32, 7),
                 "sequence counts data records"
             );
-            assert_eq!(ipfix.header.observation_domain_id, 7);
             for set in &ipfix.flowsets {
                 if let IpfixBody::Data(d) = &set.body {
                     for rec in &d.fields {
                         let f = &flows[decoded];
-                        let mut fields = FieldList::default();
-                        TemplateKey::of(f, Version::Ipfix).fields(&mut fields);
-                        let mut mine = std::vec![0u8; fields.record_len()];
-                        write_record(fields.as_slice(), &mut mine, f, &TIMES);
-                        let mut theirs = Vec::new();
-                        for (_, v) in rec {
-                            v.write_be_bytes(&mut theirs).unwrap();
-                        }
-                        assert_eq!(theirs, mine, "record {decoded}");
+                        let ids = rec.iter().map(|(k, v)| (ipfix_id(k), v));
+                        elements.extend(check_record(Version::Ipfix, decoded, f, ids));
                         decoded += 1;
-                        expect_seq += 1;
                     }
                 }
             }
         }
         assert_eq!(decoded, flows.len());
+        // The flows have every optional part: each element an IPFIX data
+        // template can hold was checked.
+        assert_eq!(
+            Vec::from_iter(elements),
+            [
+                1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 27, 28, 31, 32, 33, 60, 62, 64,
+                136, 139, 152, 153, 208, 209, 295
+            ]
+        );
     }
 
     #[test]
     fn v9_round_trips_through_netflow_parser() {
         let flows = mixed_flows(80);
         let packets = export(Version::V9, &flows);
+        assert!(packets.len() > 1, "80 records need several 1400-byte PDUs");
         let mut parser = NetflowParser::default();
         let mut decoded = 0;
+        let mut elements = BTreeSet::new();
         for (n, p) in packets.iter().enumerate() {
             let r = parser.parse_bytes(p);
             assert!(r.error.is_none(), "{:?}", r.error);
             let NetflowPacket::V9(v9) = &r.packets[0] else {
                 panic!("not v9")
             };
-            assert_eq!(v9.header.sequence_number, n as u32, "v9 numbers packets");
-            assert_eq!(v9.header.source_id, 7);
+            let h = &v9.header;
+            // sys_uptime_ms 5, unix_secs 6 and domain 7 as export() passed
+            // them; the sequence numbers packets.
+            assert_eq!(
+                (h.version, h.sys_up_time, h.unix_secs, h.source_id),
+                (9, 5, 6, 7)
+            );
+            assert_eq!(h.sequence_number, n as u32, "v9 numbers packets");
             let mut records = 0;
             for set in &v9.flowsets {
                 match &set.body {
                     V9Body::Data(d) => {
                         for rec in &d.fields {
                             let f = &flows[decoded];
-                            let src = rec
-                                .iter()
-                                .find(|(k, _)| u16::from(*k) == 8 || u16::from(*k) == 27);
-                            let mut b = Vec::new();
-                            src.unwrap().1.write_be_bytes(&mut b).unwrap();
-                            assert_eq!(
-                                &b[..],
-                                if f.key.ip_version == 4 {
-                                    &f.key.src[..4]
-                                } else {
-                                    &f.key.src[..]
-                                }
-                            );
+                            let ids = rec.iter().map(|(k, v)| (u16::from(*k), v));
+                            elements.extend(check_record(Version::V9, decoded, f, ids));
                             decoded += 1;
                             records += 1;
                         }
@@ -546,18 +723,23 @@ mod tests {
                     _ => {}
                 }
             }
-            assert_eq!(
-                v9.header.count as usize, records,
-                "v9 count includes templates"
-            );
+            assert_eq!(usize::from(h.count), records, "v9 count includes templates");
         }
         assert_eq!(decoded, flows.len());
+        // Each element a v9 data template can hold was checked.
+        assert_eq!(
+            Vec::from_iter(elements),
+            [
+                1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 21, 22, 27, 28, 31, 32, 33, 60, 62,
+                64, 139, 208, 209, 295
+            ]
+        );
     }
 
     #[test]
     fn templates_are_resent_after_refresh_rate_pdus() {
         let mut cache = TemplateCache::default();
-        let f = flow(4, 17, 1);
+        let f = flow(4, UDP, 1);
         let key = TemplateKey::of(&f, Version::Ipfix);
         let mut pdu = Pdu::new(Version::Ipfix);
         let mut fields = FieldList::default();
@@ -591,7 +773,7 @@ mod tests {
     #[test]
     fn resend_all_sends_every_template_again_with_its_id() {
         let mut cache = TemplateCache::default();
-        let f = flow(4, 17, 1);
+        let f = flow(4, UDP, 1);
         let key = TemplateKey::of(&f, Version::V9);
         let mut fields = FieldList::default();
         key.fields(&mut fields);
@@ -616,7 +798,7 @@ mod tests {
 
     #[test]
     fn data_sets_are_padded_only_between_sets() {
-        let flows = [flow(4, 17, 1), flow(4, 1, 2)];
+        let flows = [flow(4, UDP, 1), flow(4, ICMP, 2)];
         let p = &export(Version::Ipfix, &flows)[0];
         // Walk the sets: every set but the last has a length multiple of 4.
         let mut at = IPFIX_HEADER;
@@ -634,6 +816,14 @@ mod tests {
 
     /// The metering statistics options record (scope: observation domain).
     const MPSTAT: [(u16, u16); 5] = [(149, 4), (41, 8), (42, 8), (40, 8), (163, 8)];
+    /// The values options_pdu writes into it, by element.
+    const MPSTAT_VALUES: [(u16, u128); 5] =
+        [(149, 7), (41, 11), (42, 222), (40, 3333), (163, 44444)];
+
+    /// The data record options_pdu adds after the options record.
+    fn options_pdu_flow() -> Flow {
+        flow(4, UDP, 9)
+    }
 
     fn options_pdu(version: Version) -> Vec<u8> {
         let mut cache = TemplateCache::default();
@@ -648,7 +838,7 @@ mod tests {
         })
         .unwrap();
         // A data record after it, in the same PDU.
-        let f = flow(4, 17, 9);
+        let f = options_pdu_flow();
         let key = TemplateKey::of(&f, version);
         let mut fields = FieldList::default();
         key.fields(&mut fields);
@@ -664,12 +854,6 @@ mod tests {
         .to_vec()
     }
 
-    fn numbers(pairs: impl Iterator<Item = Vec<u8>>) -> Vec<u64> {
-        pairs
-            .map(|b| b.iter().fold(0u64, |n, &x| n << 8 | u64::from(x)))
-            .collect()
-    }
-
     #[test]
     fn ipfix_options_template_and_record_decode() {
         let p = options_pdu(Version::Ipfix);
@@ -678,8 +862,10 @@ mod tests {
         let NetflowPacket::IPFix(ipfix) = &r.packets[0] else {
             panic!("not IPFIX")
         };
+        assert_eq!(ipfix.header.observation_domain_id, 7);
         let mut saw_template = false;
         let mut values = Vec::new();
+        let mut data = 0;
         for set in &ipfix.flowsets {
             match &set.body {
                 IpfixBody::OptionsTemplate(t) => {
@@ -691,17 +877,22 @@ mod tests {
                     saw_template = true;
                 }
                 IpfixBody::OptionsData(d) => {
-                    values = numbers(d.fields[0].iter().map(|(_, v)| {
-                        let mut b = Vec::new();
-                        v.write_be_bytes(&mut b).unwrap();
-                        b
-                    }));
+                    values = d.fields[0]
+                        .iter()
+                        .map(|(k, v)| (ipfix_id(k), number(v)))
+                        .collect();
+                }
+                IpfixBody::Data(d) => {
+                    let ids = d.fields[0].iter().map(|(k, v)| (ipfix_id(k), v));
+                    check_record(Version::Ipfix, 0, &options_pdu_flow(), ids);
+                    data += 1;
                 }
                 _ => {}
             }
         }
         assert!(saw_template);
-        assert_eq!(values, [7, 11, 222, 3333, 44444]);
+        assert_eq!(values, MPSTAT_VALUES);
+        assert_eq!(data, 1, "the data record after the options record");
     }
 
     #[test]
@@ -712,15 +903,44 @@ mod tests {
         let NetflowPacket::V9(v9) = &r.packets[0] else {
             panic!("not v9")
         };
+        assert_eq!(v9.header.source_id, 7);
         let mut saw = false;
+        let mut values = Vec::new();
+        let mut data = 0;
         for set in &v9.flowsets {
-            if let V9Body::OptionsTemplate(t) = &set.body {
-                let t = &t.templates[0];
-                assert_eq!((t.options_scope_length, t.options_length), (4, 16));
-                saw = true;
+            match &set.body {
+                V9Body::OptionsTemplate(t) => {
+                    let t = &t.templates[0];
+                    assert_eq!((t.options_scope_length, t.options_length), (4, 16));
+                    // observationDomainId becomes the v9 scope System (1).
+                    let scope: Vec<u16> =
+                        t.scope_fields.iter().map(|s| s.field_type_number).collect();
+                    assert_eq!(scope, [1]);
+                    saw = true;
+                }
+                V9Body::OptionsData(d) => {
+                    let rec = &d.fields[0];
+                    let [ScopeDataField::System(scope)] = &rec.scope_fields[..] else {
+                        panic!("scope {:?}", rec.scope_fields)
+                    };
+                    values.push((149, scope.iter().fold(0, |n, &x| n << 8 | u128::from(x))));
+                    values.extend(
+                        rec.options_fields
+                            .iter()
+                            .map(|(k, v)| (u16::from(*k), number(v))),
+                    );
+                }
+                V9Body::Data(d) => {
+                    let ids = d.fields[0].iter().map(|(k, v)| (u16::from(*k), v));
+                    check_record(Version::V9, 0, &options_pdu_flow(), ids);
+                    data += 1;
+                }
+                _ => {}
             }
         }
         assert!(saw, "{:?}", v9.flowsets);
+        assert_eq!(values, MPSTAT_VALUES);
+        assert_eq!(data, 1, "the data record after the options record");
         // Two templates and two data records.
         assert_eq!(v9.header.count, 4);
     }
