@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # `make check`: every test tier, on a fresh Debian 12 machine or a used one.
 #   1. host: cargo fmt, clippy, cargo test (pure logic), smilint on the MIB;
 #   2. the module builds without warnings against every test kernel;
@@ -6,7 +7,12 @@
 #      kernel: 7.3-stock, see tests/vm/stock-kernel.sh).
 # Ends with the plain summary line "N passed, M failed".
 #
-# NF_KERNELS="6.12 7.3-debug 7.3-stock" selects the kernels.
+# NF_KERNELS="6.12 7.3-debug 7.3-stock" selects the kernels; for a
+# developer's partial run, NF_TIERS="host build vm" the tiers and
+# NF_SUITES="foundation metering export collectors" the VM suites (a run
+# that leaves any out says so in its last line).
+# NF_PLANT (test-only, see tests/vm/plant/nf_plant.c) plants faults that
+# must turn the run red.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -14,6 +20,13 @@ top=$(cd "$here/.." && pwd)
 cd "$top"
 
 kernels=${NF_KERNELS:-6.12 7.3-debug 7.3-stock}
+tiers=${NF_TIERS:-host build vm}
+all_suites="foundation metering export collectors"
+read -r -a suites <<<"${NF_SUITES:-$all_suites}"
+partial=
+[ "$tiers" = "host build vm" ] && [ "${suites[*]}" = "$all_suites" ] ||
+	partial=" (partial run: tiers $tiers; suites ${suites[*]})"
+has_tier() { case " $tiers " in *" $1 "*) return 0 ;; esac; return 1; }
 passed=0
 failed=0
 failures=()
@@ -40,6 +53,7 @@ tier() {
 log "installing what the tests need"
 scripts/install-deps.sh || die "could not install the dependencies"
 
+if has_tier host; then
 tier "host: cargo fmt --check" cargo fmt --check
 tier "host: cargo clippy" cargo clippy --all-targets -- -D warnings
 host_log=$logs/host_cargo_test.log
@@ -58,8 +72,9 @@ fi
 tier "host: configure refuses unusable kernel trees" tests/configure.sh
 tier "host: smilint IPT-NETFLOW-MIB.my" scripts/lint-mib.sh
 tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-60} s each)" tests/fuzz.sh
+fi
 
-for k in $kernels; do
+has_tier build && for k in $kernels; do
 	if [ "$k" = 7.3-stock ]; then
 		# Debian's kernel is not built: a trixie chroot with its headers and
 		# source stands for a Debian operator's machine; configure there
@@ -73,9 +88,9 @@ for k in $kernels; do
 done
 
 # VM suites: all of them in one boot per kernel; each prints "ok - ..." /
-# "not ok - ..." lines that we count, and "# guest done" when it finished.
-suites=(foundation metering export collectors)
-for k in $kernels; do
+# "not ok - ..." lines that we count, and "# guest done" when it finished;
+# all.sh ends with "# vm done" and the guest's exit status.
+has_tier vm && for k in $kernels; do
 	[ -f "build/$k/ipt_NETFLOW.ko" ] || { failed=$((failed + 1)); failures+=("vm $k: no module"); continue; }
 	log=$logs/vm_$k.log
 	start=$SECONDS
@@ -83,8 +98,9 @@ for k in $kernels; do
 	# collectors suite for IPFIX only: v5 and v9 differ from it in pure,
 	# host-tested encoders, and run on the other two kernels; all three
 	# would take this kernel's VM from 17 to 28 minutes.
-	envs=()
-	[ "$k" = 7.3-debug ] && envs=(env NF_PROTOS=10)
+	envs=(env)
+	[ "$k" = 7.3-debug ] && envs+=(NF_PROTOS=10)
+	[ -n "${NF_PLANT:-}" ] && envs+=("NF_PLANT=$NF_PLANT")
 	tests/vm/run-vm.sh "$k" "${envs[@]}" "$top/tests/vm/guest/all.sh" "$top/build/$k" "${suites[@]}" >"$log" 2>"$log.stderr"
 	rc=$?
 	ok=$(grep -c '^ok - ' "$log")
@@ -93,6 +109,16 @@ for k in $kernels; do
 	if [ "$done_suites" -ne ${#suites[@]} ]; then
 		bad=$((bad + 1)) # a suite died or the VM timed out before the end
 		echo "not ok - $k: only $done_suites of ${#suites[@]} suites finished (exit $rc)" >>"$log"
+	fi
+	if ! grep -q '^# vm done' "$log"; then
+		bad=$((bad + 1))
+		echo "not ok - $k: the guest did not reach the end of the run (exit $rc)" >>"$log"
+	fi
+	# A guest that panicked, hung or failed after its last suite: its
+	# status is the run's, whatever the counted lines say.
+	if [ "$rc" -ne 0 ]; then
+		bad=$((bad + 1))
+		echo "not ok - $k: the VM exited with status $rc" >>"$log"
 	fi
 	passed=$((passed + ok))
 	failed=$((failed + bad))
@@ -105,5 +131,6 @@ for k in $kernels; do
 done
 
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+[ -n "$partial" ] && log "$partial"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Builds ipt_NETFLOW.ko and libxt_NETFLOW.so against one test kernel, in a
 # private copy of the sources (build/FLAVOR), since Kbuild writes its
 # objects next to the sources. Fails on any compiler or lint warning.
@@ -19,6 +20,9 @@ rsync -a --delete --exclude=/build --exclude=/target --exclude=/.git \
 	--filter='P *.o' --filter='P *.ko' --filter='P .*.cmd' --filter='P *.mod*' \
 	--filter='P src/sys/bindings_generated.rs' --filter='P Module.symvers' --filter='P modules.order' \
 	"$top/" "$out/"
+# What an earlier build left must not stand in for this one if it fails:
+# rsync keeps the objects (for Kbuild's incremental build), not the results.
+rm -f "$out/ipt_NETFLOW.ko" "$out/libxt/libxt_NETFLOW.so"
 [ "$flavor" != 7.3-stock ] || exec "$here/stock-kernel.sh" build
 cd "$out"
 ./configure --kdir="$tree" >configure.log 2>&1 || { cat configure.log >&2; exit 1; }
@@ -34,4 +38,9 @@ fi
 # No stack frame of kilobytes (rustc does not warn about them; see the
 # script). The largest today: Exporter::new, 4.3 KiB on 6.12.
 "$top/scripts/stack-frames.sh" ipt_NETFLOW.ko 4500 || die "stack frames too large against $flavor"
+# The test-only fault injector, built only when a run plants faults.
+if [ -n "${NF_PLANT:-}" ]; then
+	make -s -C "$tree" M="$out/tests/vm/plant" $(sed -n 's/^KMAKEFLAGS := //p' config.mk) modules >plant.log 2>&1 ||
+		{ cat plant.log >&2; die "tests/vm/plant does not build against $flavor"; }
+fi
 echo "$out"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Boots a test kernel under qemu (TCG: nested KVM does not boot on these
 # machines) with virtme-ng and runs one guest script in it.
 #
@@ -32,6 +33,12 @@ else
 	# block layer, and without it the kernel would stay on the empty
 	# initramfs).
 	append=(--append root=/dev/root)
+	# The debug kernel: KASAN reports every fault, not only its first (the
+	# guest checks that this is on, and that lockdep and kmemleak still are).
+	if [ "$flavor" != "${flavor%-debug}" ]; then
+		append+=(--append kasan_multi_shot)
+		cmd="NF_DEBUG_KERNEL=1 $cmd"
+	fi
 fi
 cd "$top"
 # The guest script's output is written to files in a directory shared with

@@ -1,11 +1,55 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Runs several guest suites in one boot (booting the debug kernel under
 # emulation takes about a minute):  all.sh BUILD_DIR SUITE...
+#
+# Each suite prints "# plan N" (the checks it will run) first; a suite that
+# ran fewer fails here. After the last suite the kernel log is read once
+# more, after a settle delay and a kmemleak scan, so that a fault of the
+# module after its last unload (a work item or RCU callback left behind)
+# fails the run too. Exits non-zero when anything failed; the host fails the
+# VM tier on that status and on a missing "# vm done" line.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-build=$1
+. "$here/lib.sh"
+export NF_BUILD=$1
 shift
+status=0
+
+echo "# kernel $(uname -r), $(nproc) CPUs, cmdline: $(cat /proc/cmdline)"
 for suite in "$@"; do
 	echo "# suite $suite"
-	"$here/$suite.sh" "$build"
+	out=/tmp/suite-$suite.out
+	first=0
+	if [ "$suite" = "${1:-}" ]; then
+		first=1
+		plant kasan-early fault=oob # before the module is ever loaded
+	fi
+	NF_SUITE=$suite NF_FIRST_SUITE=$first "$here/$suite.sh" "$NF_BUILD" | tee "$out"
+	rc=${PIPESTATUS[0]}
+	planned=$(sed -n 's/^# plan \([0-9][0-9]*\)$/\1/p' "$out" | awk '{ s += $1 } END { print s + 0 }')
+	ran=$(grep -cE '^(not )?ok - ' "$out")
+	failed=$(grep -c '^not ok - ' "$out")
+	# Checks that print only when they fail ("... ran to the end") make a
+	# failing suite run more than it planned; a passing one runs exactly
+	# what it planned, so a plan that went stale is noticed.
+	if [ "$planned" -eq 0 ]; then
+		fail "$suite: states its plan" "no '# plan N' line"
+	elif [ "$ran" -lt "$planned" ] || { [ "$failed" -eq 0 ] && [ "$ran" -ne "$planned" ]; }; then
+		fail "$suite: ran the $planned checks it planned" "ran $ran (exit status $rc)"
+	else
+		pass "$suite: ran the $planned checks it planned"
+	fi
+	[ "$rc" -eq 0 ] || status=1
 done
+
+echo "# end of the run"
+plant work-after-unload fault=work delay_ms=1000
+sleep "${NF_SETTLE:-3}"
+kmemleak_check
+sanitizers_on
+log_clean "after the last suite"
+[ "$NF_FAILED" -eq 0 ] || status=1
+echo "# vm done: status $status"
+case " ${NF_PLANT:-} " in *" exit-nonzero "*) echo "# planting fault exit-nonzero"; exit 3 ;; esac
+exit "$status"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Export tests, run inside the VM:  export.sh BUILD_DIR
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -6,6 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: export.sh BUILD_DIR}
 export XTABLES_LIBDIR=$build/libxt:/usr/lib/x86_64-linux-gnu/xtables
 
+plan 2
 echo "# kernel $(uname -r), $(nproc) CPUs"
 dmesg_start
 kmemleak_reset
@@ -21,6 +23,4 @@ python3 "$here/export.py" 2>&1 | tee /tmp/export.out
 grep -q '^# export.py done' /tmp/export.out || fail "export.py ran to the end" "$(tail -n 20 /tmp/export.out)"
 netns_teardown
 lsmod | grep -q ipt_NETFLOW && rmmod ipt_NETFLOW
-kmemleak_check
-dmesg_clean
-echo "# guest done: $NF_FAILED failed"
+suite_end

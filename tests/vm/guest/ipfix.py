@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """A small IPFIX decoder for the VM tests, written from RFC 7011 and
 independent of the module's encoder: templates (set 2), options templates
 (set 3) and data sets decoded with the templates seen."""

@@ -30,41 +30,115 @@ check_eq() {
 # warnings, BUGs, oopses, RCU splats.
 NF_BAD_LOG='BUG:|WARNING:|KASAN:|kmemleak: [0-9]+ new suspected|unreferenced object|possible recursive locking|circular locking|inconsistent lock state|suspicious RCU usage|Call Trace|general protection|Oops|UBSAN:|refcount_t:|list_add corruption|list_del corruption|ODEBUG:|rust_panic|panicked at'
 
-# Starts a suite's watch on the kernel log: reports the kernel printed
-# before (booting, earlier suites) are shown as notes and cleared, so each
-# suite is judged on what happened while it ran. (The 7.3 debug kernel has
-# been seen to print a KASAN report at 0.005 s into its boot under TCG,
-# long before any module loads.)
-dmesg_start() {
-	local bad
-	bad=$(dmesg | grep -E "$NF_BAD_LOG" | head -n 3 || true)
-	[ -n "$bad" ] && printf '# note: the kernel log had reports before this suite:\n%s\n' "$(echo "$bad" | sed 's/^/#   /')"
+# The kernel log, or a failed check when dmesg itself cannot read it (an
+# empty answer must never pass for a clean log).
+kernel_log() {
+	local log
+	if ! log=$(dmesg "$@" 2>&1); then
+		fail "dmesg reads the kernel log" "$log"
+		return 1
+	fi
+	printf '%s\n' "$log"
+}
+
+# log_clean WHEN: one check that the kernel log has no report; on a
+# distribution kernel (NF_LOG_ERRORS=1, set by run-vm.sh) a second one that
+# it has no error-level message either, except the taint note for a module
+# that is not signed with the distribution's key and the module's answers to
+# the bad parameters the suites give it on purpose (the boot's own
+# error-level messages, before the first suite, are shown, not judged: they
+# are the distribution's, and no code of ours has run yet). Then clears the
+# log: what was read has been judged, and the next read judges only what
+# came after.
+log_clean() {
+	local when=$1 log bad
+	log=$(kernel_log) || return 0
+	bad=$(echo "$log" | grep -E "$NF_BAD_LOG" || true)
+	if [ -z "$bad" ]; then
+		pass "kernel log $when has no warnings, BUGs or sanitizer reports"
+	else
+		fail "kernel log $when has no warnings, BUGs or sanitizer reports" \
+			"$(echo "$log" | grep -E -B2 -A30 "$NF_BAD_LOG" | head -n 120)"
+	fi
+	if [ "${NF_LOG_ERRORS:-0}" = 1 ]; then
+		log=$(kernel_log -l emerg,alert,crit,err) || return 0
+		bad=$(echo "$log" | grep -Ev "$NF_EXPECTED_ERRORS" | grep -v '^$' || true)
+		if [ "$when" = "before this suite" ] && [ "${NF_FIRST_SUITE:-0}" = 1 ]; then
+			[ -n "$bad" ] && printf '# note: error-level messages of the boot:\n%s\n' "$(echo "$bad" | sed 's/^/#   /')"
+		elif [ -z "$bad" ]; then
+			pass "kernel log $when has no error messages"
+		else
+			fail "kernel log $when has no error messages" "$(echo "$bad" | head -n 40)"
+		fi
+	fi
 	dmesg -C
 }
+
+# A suite's first check: nothing was reported before it (while booting,
+# between suites, or after the previous suite's last read: a work item or
+# RCU callback of the unloaded module). A sanitizer report before the module
+# loads is a kernel problem worth knowing about, not a note.
+dmesg_start() { log_clean "before this suite"; }
 
 # Error-level messages the suites provoke on purpose (see dmesg_clean).
 NF_EXPECTED_ERRORS='module verification failed: signature and/or required key missing|ipt_NETFLOW: protocol [0-9]+ is not supported|ipt_NETFLOW: can.t parse destination: (nonsense|10\.0\.0\.1:99999)$'
 
-dmesg_clean() {
-	local bad
-	bad=$(dmesg | grep -E "$NF_BAD_LOG" || true)
-	if [ -z "$bad" ]; then
-		pass "kernel log has no warnings, BUGs or sanitizer reports"
-	else
-		fail "kernel log has no warnings, BUGs or sanitizer reports" "$(dmesg | grep -E -B2 -A30 "$NF_BAD_LOG" | head -n 120)"
-	fi
-	# On a distribution kernel (NF_LOG_ERRORS=1, set by run-vm.sh) every
-	# error-level message counts too, except the taint note for a module
-	# that is not signed with the distribution's key and the module's
-	# answers to the bad parameters the suites give it on purpose.
-	if [ "${NF_LOG_ERRORS:-0}" = 1 ]; then
-		bad=$(dmesg -l emerg,alert,crit,err | grep -Ev "$NF_EXPECTED_ERRORS" || true)
-		if [ -z "$bad" ]; then
-			pass "kernel log has no error messages"
-		else
-			fail "kernel log has no error messages" "$(echo "$bad" | head -n 40)"
-		fi
-	fi
+# A suite's last log check, after its unload and a settle delay.
+dmesg_clean() { log_clean "of this suite"; }
+
+# The sanitizers of the debug kernel (NF_DEBUG_KERNEL=1, set by run-vm.sh)
+# switch themselves off after some reports: lockdep after its first, and
+# kmemleak on an internal error. A sanitizer that is off reports nothing,
+# so a log read after it says nothing either: this fails the run instead.
+sanitizers_on() {
+	[ "${NF_DEBUG_KERNEL:-0}" = 1 ] || return 0
+	local locks
+	locks=$(awk '$1 == "debug_locks:" { print $2 }' /proc/lockdep_stats 2>/dev/null)
+	check_eq "lockdep is still on (debug_locks)" 1 "$locks"
+	check "KASAN reports every fault (kasan_multi_shot)" grep -qw kasan_multi_shot /proc/cmdline
+}
+
+# How many checks a suite runs besides its own: the log reads before and
+# after it (two each on a distribution kernel), and on the debug kernel the
+# kmemleak scan and the two sanitizer checks.
+suite_common_checks() {
+	local n=2
+	[ "${NF_DEBUG_KERNEL:-0}" = 1 ] && n=$((n + 3))
+	[ "${NF_LOG_ERRORS:-0}" = 1 ] && n=$((n + 2 - ${NF_FIRST_SUITE:-0}))
+	echo "$n"
+}
+
+# plan N: the suite states up front how many checks it runs (its own N plus
+# the common ones); all.sh fails a suite that ran fewer.
+plan() {
+	echo "# plan $(($1 + $(suite_common_checks)))"
+}
+
+# Test-only fault injection (NF_PLANT, a list of words; never set by make
+# check itself): loads tests/vm/plant's module to make the kernel report a
+# fault the harness must catch. See tests/vm/plant/nf_plant.c.
+#   plant WORD MODULE-ARGS...: does it when NF_PLANT has WORD.
+plant() {
+	local word=$1
+	shift
+	case " ${NF_PLANT:-} " in *" $word "*) ;; *) return 0 ;; esac
+	echo "# planting fault $word: insmod nf_plant.ko $*"
+	insmod "$NF_BUILD/tests/vm/plant/nf_plant.ko" "$@" || echo "# (nf_plant refused to load)"
+	rmmod nf_plant 2>/dev/null || true
+}
+
+# suite_end: the suite's last checks, after a settle delay that lets work
+# items and RCU callbacks of the unloaded module run: the kmemleak scan,
+# the sanitizers still on, the kernel log; then its "# guest done" line and
+# its exit status.
+suite_end() {
+	plant "oob-in-${NF_SUITE:-}" fault=oob
+	sleep "${NF_SETTLE:-2}"
+	kmemleak_check
+	sanitizers_on
+	dmesg_clean
+	echo "# guest done: $NF_FAILED failed"
+	exit $((NF_FAILED > 0))
 }
 
 # Loads what the module and the tests need where the kernel has it as
@@ -91,15 +165,21 @@ kmemleak_reset() {
 
 kmemleak_check() {
 	debugfs_up
-	[ -w $kmemleak_file ] || return 0
-	# kmemleak only reports objects older than 5 s, seen unreferenced by two scans.
+	if [ ! -e $kmemleak_file ]; then
+		[ "${NF_DEBUG_KERNEL:-0}" = 1 ] && fail "kmemleak finds no leak" "the debug kernel has no $kmemleak_file"
+		return 0
+	fi
+	# kmemleak only reports objects older than 5 s, seen unreferenced by
+	# two scans. A scan refused (EPERM) means kmemleak has turned itself off.
 	sleep 6
-	echo scan >$kmemleak_file
-	sleep 1
-	echo scan >$kmemleak_file
-	local leaks
-	leaks=$(cat $kmemleak_file)
-	if [ -z "$leaks" ]; then
+	local err leaks
+	if ! err=$({ echo scan >$kmemleak_file && sleep 1 && echo scan >$kmemleak_file; } 2>&1); then
+		fail "kmemleak finds no leak" "kmemleak refused to scan, so it is off: $err" "$(dmesg | grep -i kmemleak | tail -n 5)"
+		return 0
+	fi
+	if ! leaks=$(cat $kmemleak_file 2>&1); then
+		fail "kmemleak finds no leak" "reading $kmemleak_file failed: $leaks"
+	elif [ -z "$leaks" ]; then
 		pass "kmemleak finds no leak"
 	else
 		fail "kmemleak finds no leak" "$(echo "$leaks" | head -n 60)"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Metering tests, run inside the VM by metering.sh after it loaded the
 module, built the namespaces and added `-j NETFLOW` to FORWARD in nfr.
 
@@ -23,6 +24,8 @@ tx = t.FrameSender("nfa", "nfa0", t.mac_of("nfr", "nfr0"))
 # Frames sent from one CPU are forwarded on that CPU: pinning the sender
 # keeps each flow in one CPU's table (the last part tests several CPUs).
 os.sched_setaffinity(0, {0})
+# 15 flows of the matrix, two checks each, and 60 other checks.
+t.plan(90)
 
 matrix = []
 

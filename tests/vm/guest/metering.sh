@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Metering tests, run inside the VM:  metering.sh BUILD_DIR
 # Loads the module (protocol 10, so ip6tables rules are allowed), builds the
 # namespaces with static neighbours for the forwarded test traffic, adds
@@ -10,6 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: metering.sh BUILD_DIR}
 export XTABLES_LIBDIR=$build/libxt:/usr/lib/x86_64-linux-gnu/xtables
 
+plan 4
 echo "# kernel $(uname -r), $(nproc) CPUs"
 dmesg_start
 kmemleak_reset
@@ -25,6 +27,4 @@ grep -q '^# metering.py done' /tmp/metering.out || fail "metering.py ran to the 
 check "the flow dump is readable while empty" bash -c "head -1 /proc/net/stat/ipt_netflow_flows | grep -q '^# hash'"
 netns_teardown
 check "rmmod" rmmod ipt_NETFLOW
-kmemleak_check
-dmesg_clean
-echo "# guest done: $NF_FAILED failed"
+suite_end

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """Helpers for the Python VM tests: namespaces, raw frames, /proc parsing.
 
 Runs inside the VM as root, in the initial network namespace (where the
@@ -15,6 +16,12 @@ CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 failed = 0
+
+
+def plan(n):
+    """States how many checks the script runs (all.sh fails a suite that ran
+    fewer); print it before anything can fail."""
+    print(f"# plan {n}", flush=True)
 
 
 def ok(name, cond, detail=""):

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Sends or receives a known set of UDP datagrams for the VM tests.
 
   udp_burst.py send ADDR PORT SIZES REPEAT   payload sizes, comma-separated
