@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Exports checked by collectors nobody here wrote, run inside the VM by
 collectors.sh for one protocol:  collectors.py PROTOCOL
 
@@ -7,12 +8,15 @@ The module (loaded by collectors.sh) exports to three destinations:
   127.0.0.1:2056  nfcapd (nfdump's collector), listening live;
   127.0.0.1:2057  nobody (its error counter must move, the others not suffer).
 A known set of flows is forwarded through the router namespace; every flow
-must reach both collectors with its key fields, packets and bytes, and the
-export stream must have gapless sequence numbers and templates before data.
+must reach both collectors with its key fields, packets, bytes and its
+start and end times (within TOLERANCE of when it was sent), and the export
+stream must have gapless sequence numbers from 0, templates before data, and
+header clocks that agree with the guest's.
 
 Usage: collectors.py PROTOCOL BUILD_DIR (the module is loaded here, after
 the collectors are listening, so they see the first options records too).
 """
+import datetime
 import glob
 import ipaddress
 import json
@@ -32,6 +36,13 @@ from ipfix import IpfixDecoder  # noqa: E402
 
 PROTO = int(sys.argv[1])
 BUILD = sys.argv[2]
+# The checks below, per protocol (v9 and IPFIX have template, options and
+# IPv6 checks that v5 has not; IPFIX the statistics records).
+t.plan({5: 20, 9: 27, 10: 37}[PROTO])
+# How far an exported time may be from when the traffic was sent or the
+# export packet arrived: v9 headers carry whole seconds, and the module's
+# flow times are ticks.
+TOLERANCE = 2.0
 WORK = f"/tmp/collectors-{PROTO}"
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
@@ -42,8 +53,11 @@ IFIN, IFOUT = t.ifindex("nfr", "nfr0"), t.ifindex("nfr", "nfr1")
 
 
 # Every datagram any capture saw, in order: a collector that kept running
-# would have all the templates these carry.
+# would have all the templates these carry. ALL_ARRIVALS has, for each, the
+# guest's wall clock and uptime (CLOCK_BOOTTIME, as /proc/uptime) when it
+# arrived.
 ALL_DATAGRAMS = []
+ALL_ARRIVALS = []
 
 
 class Capture:
@@ -70,9 +84,10 @@ class Capture:
                 d = self.sock.recv(65536)
             except socket.timeout:
                 continue
+            self.last = time.time()
             self.datagrams.append(d)
             ALL_DATAGRAMS.append(d)
-            self.last = time.time()
+            ALL_ARRIVALS.append((self.last, time.clock_gettime(time.CLOCK_BOOTTIME)))
 
     def stop(self):
         self.running = False
@@ -114,14 +129,15 @@ class Nfcapd:
         """Every flow in the files written so far, as dicts."""
         out = []
         for f in sorted(glob.glob(f"{self.dir}/nfcapd.2*")):
-            r = t.sh(f"nfdump -r {f} -q -N -o 'fmt:%sa|%da|%sp|%dp|%pr|%pkt|%byt|%in|%out'")
+            r = t.sh(f"TZ=UTC nfdump -r {f} -q -N -o 'fmt:%sa|%da|%sp|%dp|%pr|%pkt|%byt|%in|%out|%ts|%te'")
             for line in r.stdout.splitlines():
                 p = [x.strip() for x in line.split("|")]
-                if len(p) != 9:
+                if len(p) != 11:
                     continue
                 out.append(dict(src=str(ipaddress.ip_address(p[0])), dst=str(ipaddress.ip_address(p[1])),
                                 sport=p[2], dport=p[3], proto=p[4], packets=int(p[5]), bytes=int(p[6]),
-                                i=int(p[7]), o=int(p[8])))
+                                i=int(p[7]), o=int(p[8]), start=utc_seconds(p[9], "%Y-%m-%d %H:%M:%S.%f"),
+                                end=utc_seconds(p[10], "%Y-%m-%d %H:%M:%S.%f")))
         return out
 
     def sequence_failures(self):
@@ -132,6 +148,25 @@ class Nfcapd:
                 if line.startswith("Sequence failures:"):
                     n = (n or 0) + int(line.split(":")[1])
         return n
+
+
+def utc_seconds(text, fmt):
+    """A UTC date and time as tools print it, in seconds since the epoch
+    (fractions beyond microseconds dropped)."""
+    whole, _, rest = text.partition(".")
+    digits = rest.split(" ")[0]
+    stamp = datetime.datetime.strptime(f"{whole}.{digits[:6].ljust(6, '0')}", fmt)
+    return stamp.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def sent_when(f, start, end):
+    """Why a flow's exported start and end do not fit when it was sent, or
+    None: both within TOLERANCE of the span its packets were sent in."""
+    lo, hi = f["t0"] - TOLERANCE, f["t1"] + TOLERANCE
+    if start is None or end is None or not (lo <= start <= end <= hi):
+        return (f"sent {f['t0']:.3f}..{f['t1']:.3f}, exported start {start} end {end} "
+                f"(tolerance {TOLERANCE} s)")
+    return None
 
 
 # --- the traffic ----------------------------------------------------------
@@ -151,6 +186,7 @@ def ip6_flows(first, count):
 
 
 def send(fl):
+    """Sends each flow's packets back to back; notes when it began and ended."""
     for f in fl:
         if f["proto"] == 17:
             l4 = t.udp(f["sport"], f["dport"], b"q" * f["payload"])
@@ -164,7 +200,9 @@ def send(fl):
         else:
             pkt = t.ipv6(f["src"], f["dst"], f["proto"], l4)
             f["bytes"] = f["packets"] * len(pkt)
+        f["t0"] = time.time()
         tx.send(pkt, f["packets"])
+        f["t1"] = time.time()
 
 
 def key(f):
@@ -190,7 +228,8 @@ def write_pcap(datagrams, path):
 
 def tshark_all():
     """tshark's decoding of every datagram captured, in one run (tshark is
-    slow to start under emulation): per datagram, its flow records and
+    slow to start under emulation): per datagram, its flow records (with
+    their start and end times as tshark computes them from the header) and
     options records; and whether any packet was malformed."""
     path = f"{WORK}/all.pcap"
     write_pcap(ALL_DATAGRAMS, path)
@@ -217,9 +256,28 @@ def tshark_all():
     for p in packets:
         layers = p["_source"]["layers"]
         n = int(layers["frame"]["frame.number"]) - 1
-        walk(layers.get("cflow", {}), n)
+        cflow = layers.get("cflow", {})
+        walk(cflow, n)
+        for fl in flows[n]:
+            fl["start"], fl["end"] = tshark_times(cflow, fl)
     malformed = "_ws.malformed" in r.stdout or not packets
     return flows, options, malformed, (r.stderr or r.stdout)[-2000:]
+
+
+def tshark_times(header, n):
+    """A flow record's start and end in seconds since the epoch, from
+    tshark's fields: IPFIX carries them absolute; v5 and v9 as uptime,
+    placed on the wall clock by the header's uptime and unix seconds."""
+    tree = n.get("cflow.timedelta_tree", n)
+    if "cflow.abstimestart" in tree:
+        fmt = "%b %d, %Y %H:%M:%S.%f"  # followed by " UTC"
+        return (utc_seconds(tree["cflow.abstimestart"], fmt), utc_seconds(tree["cflow.abstimeend"], fmt))
+    if "cflow.timestart" not in tree or "cflow.sysuptime" not in header:
+        return None, None
+    clock = header.get("cflow.timestamp_tree", {})
+    base = (int(clock.get("cflow.unix_secs", 0)) + int(clock.get("cflow.unix_nsecs", 0)) / 1e9
+            - float(header["cflow.sysuptime"]))
+    return base + float(tree["cflow.timestart"]), base + float(tree["cflow.timeend"])
 
 
 def tshark_flow(n):
@@ -235,16 +293,17 @@ def tshark_flow(n):
                 sport=sport, dport=dport, proto=n["cflow.protocol"],
                 packets=int(n["cflow.packets"]), bytes=int(n["cflow.octets"]),
                 i=int(n.get("cflow.inputint", -1)), o=int(n.get("cflow.outputint", -1)),
-                reason=n.get("cflow.flow_end_reason"))
+                reason=n.get("cflow.flow_end_reason"), start=n.get("start"), end=n.get("end"))
 
 
-def walk_sets(datagrams):
+def walk_sets(datagrams, first_seq=None):
     """Checks the stream's own structure: (sequence ok, templates before
-    data, per data-template list of (pdu index, template sent in it))."""
+    data, per data-template list of (pdu index, template sent in it)).
+    first_seq: the number the first datagram must carry (None: any)."""
     seq_ok, tpl_first = True, True
     known = set()
     per_template = {}
-    expect = None
+    expect = first_seq
     ipfix = IpfixDecoder()
     for n, d in enumerate(datagrams):
         version = struct.unpack("!H", d[:2])[0]
@@ -285,6 +344,29 @@ def walk_sets(datagrams):
     return seq_ok, tpl_first, per_template
 
 
+def header_clock_errors(span):
+    """The datagrams of `span` whose header clocks disagree with the guest's
+    at arrival by more than TOLERANCE: v5 unix_secs.unix_nsecs and
+    sys_uptime, v9 unix_secs and sys_uptime, IPFIX export time."""
+    bad = []
+    for n in span:
+        d = ALL_DATAGRAMS[n]
+        wall, uptime = ALL_ARRIVALS[n]
+        version = struct.unpack("!H", d[:2])[0]
+        if version == 5:
+            up_ms, secs, nsecs = struct.unpack("!III", d[4:16])
+            clocks = dict(wall=secs + nsecs / 1e9, uptime=up_ms / 1000, nsecs_ok=nsecs < 1_000_000_000)
+        elif version == 9:
+            up_ms, secs = struct.unpack("!II", d[4:12])
+            clocks = dict(wall=float(secs), uptime=up_ms / 1000)
+        else:
+            clocks = dict(wall=float(struct.unpack("!I", d[4:8])[0]))
+        off = [abs(clocks["wall"] - wall)] + ([abs(clocks["uptime"] - uptime)] if "uptime" in clocks else [])
+        if max(off) > TOLERANCE or not clocks.get("nsecs_ok", True):
+            bad.append(dict(pdu=n, header=clocks, guest=dict(wall=wall, uptime=uptime)))
+    return bad
+
+
 # --- the run ----------------------------------------------------------------
 # Traffic and module first, tshark's verdicts at the end (one tshark run).
 
@@ -320,8 +402,13 @@ for f in flows:
         f["sport"], f["dport"] = 0, 0x0800
         want[key(f)] = f
 
-seq_ok, tpl_first, per_template = walk_sets([ALL_DATAGRAMS[n] for n in first])
-t.ok(f"v{PROTO}: sequence numbers have no gaps", seq_ok)
+# The capture listened before the module loaded: it has the first export
+# packet, whose sequence number is 0.
+seq_ok, tpl_first, per_template = walk_sets([ALL_DATAGRAMS[n] for n in first], first_seq=0)
+t.ok(f"v{PROTO}: sequence numbers start at 0 and have no gaps over several packets", seq_ok and len(first) >= 2,
+     f"{len(first)} export packets")
+bad = header_clock_errors(first)
+t.ok(f"v{PROTO}: every header's clocks agree with the guest's (within {TOLERANCE} s)", first and not bad, bad[:3])
 if PROTO != 5:
     t.ok(f"v{PROTO}: every data set's template came before it", tpl_first)
     # Per export packet: whether the busiest template was (re)sent in it.
@@ -355,6 +442,8 @@ t.ok(f"v{PROTO}: nfdump: every flow arrives exactly once",
 bad = [(k, v[0]) for k, v in nseen.items()
        if (v[0]["packets"], v[0]["bytes"], v[0]["i"], v[0]["o"]) != (want[k]["packets"], want[k]["bytes"], IFIN, IFOUT)]
 t.ok(f"v{PROTO}: nfdump: packets, bytes and interfaces of each flow as sent", nseen and not bad, bad[:3])
+bad = [(k, why) for k, v in nseen.items() if (why := sent_when(want[k], v[0]["start"], v[0]["end"]))]
+t.ok(f"v{PROTO}: nfdump: each flow's start and end are when it was sent", nseen and not bad, bad[:3])
 t.eq(f"v{PROTO}: nfdump: no sequence failures", 0, nf.sequence_failures())
 
 with open("/proc/net/stat/ipt_netflow") as f:
@@ -406,11 +495,21 @@ if PROTO == 10:
     t.eq("v10: flows lost while no destination works", "3", snmp.get("lostFlows"))
     old_max = t.sysctl_read("maxflows")
     t.sysctl_write("maxflows", 2)
-    send(ip4_flows(600, 4))
+    # The table is empty (flushed): the first two flows fit, every packet of
+    # the other two is refused.
+    at_max = ip4_flows(600, 4)
+    send(at_max)
+    refused = at_max[2:]
     t.sysctl_write("maxflows", old_max)
     time.sleep(5)  # the meter's counters reach the exporter every 4 s
+    # Every flow sent so far was created once; each refused packet was a
+    # lookup that missed, which the meter counts as an observed flow too.
+    observed = (len(flows) + len(more) + len(after) + 3 + 2 + sum(f["packets"] for f in refused))
     capture = Capture()
     capture.start()
+    # The destination change sends the statistics records at once, so the
+    # export counters they carry lie between these two readings.
+    before_stats = t.snmp()
     t.eq("v10: destination back", None, t.sysctl_write("destination", "127.0.0.1:2055"))
     time.sleep(2)
     t.sysctl_write("flush", 1)
@@ -421,15 +520,21 @@ if PROTO == 10:
     dec = IpfixDecoder()
     for n in stats:
         dec.decode(ALL_DATAGRAMS[n])
-    rec = [o for o in dec.options if 41 in o]
-    t.ok("v10: metering statistics record (messages, flows, octets, observed flows)",
-         rec and all(int.from_bytes(rec[0][ie], "big") > 0 for ie in (41, 42, 40, 163)), rec)
+    after_stats = t.snmp()
+    rec = [{ie: int.from_bytes(v, "big") for ie, v in o.items()} for o in dec.options if 41 in o]
+    t.eq("v10: metering statistics record: observed flows (163) as sent", observed, rec and rec[0][163])
+    brackets = {41: "outPackets", 42: "outFlows", 40: "outBytes"}
+    off = {ie: (int(before_stats[k]), rec[0][ie], int(after_stats[k])) for ie, k in brackets.items()
+           if rec and not int(before_stats[k]) <= rec[0][ie] <= int(after_stats[k])}
+    t.ok("v10: metering statistics record: messages, flows, octets (41, 42, 40) between the /proc "
+         "readings taken before and after it", rec and not off, off or rec)
     epr = [o for o in dec.options if 166 in o]
     t.ok("v10: exporting reliability record counts the 3 lost flows",
          epr and int.from_bytes(epr[0][166], "big") == 3, epr)
-    mpr = [o for o in dec.options if 164 in o]
-    t.ok("v10: metering reliability record counts the refused packets",
-         mpr and int.from_bytes(mpr[0][164], "big") >= 2, mpr)
+    mpr = [{ie: int.from_bytes(v, "big") for ie, v in o.items()} for o in dec.options if 164 in o]
+    t.eq("v10: metering reliability record: the refused packets and their bytes (164, 165)",
+         (sum(f["packets"] for f in refused), sum(f["bytes"] for f in refused)),
+         (mpr[0][164], mpr[0][165]) if mpr else None)
 
 # Flows still in the table at unload reach the collector first.
 capture = Capture()
@@ -466,6 +571,8 @@ bad = [(k, v[0]) for k, v in seen.items()
 t.ok(f"v{PROTO}: tshark: packets and bytes of each flow as sent", seen and not bad, bad[:3])
 bad = [(k, v[0]) for k, v in seen.items() if (v[0]["i"], v[0]["o"]) != (IFIN, IFOUT)]
 t.ok(f"v{PROTO}: tshark: input and output interfaces", seen and not bad, bad[:3])
+bad = [(k, why) for k, v in seen.items() if (why := sent_when(want[k], v[0]["start"], v[0]["end"]))]
+t.ok(f"v{PROTO}: tshark: each flow's start and end are when it was sent", seen and not bad, bad[:3])
 if PROTO == 10:
     bad = [k for k, v in seen.items() if v[0]["reason"] != "4"]
     t.ok("v10: tshark: end reason 4 (forced end) after a flush", seen and not bad, bad[:3])
