@@ -25,6 +25,7 @@ pub mod meter {
     pub mod packet;
     pub mod rates;
     pub mod scanner_kernel;
+    pub mod skb_kernel;
     pub mod stats;
     pub mod target_kernel;
 }

@@ -6,13 +6,12 @@ use super::proc_text::{
 };
 use crate::export::destination::MAX_DESTINATIONS;
 use crate::meter::expiry::dump_flags;
-use crate::meter::meter_kernel::{jiffies, with_meter, Meter};
+use crate::meter::meter_kernel::{jiffies, with_meter, FlowCache, Meter};
 use crate::meter::stats::StatsSum;
 use crate::sys::bindings;
 use crate::sys::cstr::{as_c_ptr, from_c_ptr};
 use crate::sys::percpu::{possible_cpus, present_cpus};
 use crate::sys::seq::SeqWriter;
-use crate::sys::slab::FlowCache;
 use core::ffi::{c_int, c_void, CStr};
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering::Relaxed;

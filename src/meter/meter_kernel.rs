@@ -16,13 +16,13 @@ use super::flow_key::{parse_into, PacketInfo};
 use super::flow_table::{FlowList, FlowTable};
 use super::flow_merge::{fold_duplicates, from_several_cpus, slots_for};
 use super::packet::L3Family;
+use super::skb_kernel::Packet;
 use super::scanner_kernel::Scanner;
 use super::stats::CpuStats;
 use crate::control::params_kernel as params;
 use crate::sys::bindings;
 use crate::sys::percpu::{nr_possible_cpus, possible_cpus, PerCpu};
-use crate::sys::skb::{HookDevices, SkbView};
-use crate::sys::slab::{Buckets, FlowCache};
+use crate::sys::slab::{PtrArray, SlabCache};
 use crate::sys::sync::{BhOff, SpinLocked};
 use core::ptr::{null_mut, NonNull};
 use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering};
@@ -36,12 +36,19 @@ pub const MIN_HASHSIZE: u32 = 256;
 /// a CPU's packet path waiting for long.
 const SCAN_BATCH: usize = 256;
 
+/// The slab cache of flow records.
+pub type FlowCache = SlabCache<Flow>;
+
+/// The name of the flow records' slab cache, the one operators look for in
+/// /proc/slabinfo.
+const FLOW_CACHE_NAME: &core::ffi::CStr = c"ipt_netflow";
+
 /// One CPU's flows.
 pub struct CpuFlows {
     /// The hash table and recency list.
     pub table: FlowTable,
     /// Its bucket array (owned; the table points into it).
-    buckets: Option<Buckets>,
+    buckets: Option<PtrArray<Flow>>,
     /// Flows the packet path expired (active timeout), waiting for the scanner.
     pub expired: FlowList,
     /// The CPU these flows belong to (recorded in each flow record).
@@ -117,7 +124,7 @@ impl MeterHandle {
         let meter = KBox::new(
             Meter {
                 cpus,
-                cache: FlowCache::new()?,
+                cache: FlowCache::new(FLOW_CACHE_NAME)?,
                 seed: HashSeed(seed),
                 budget: FlowBudget::default(),
                 hashsize: AtomicU64::new(0),
@@ -141,7 +148,7 @@ impl MeterHandle {
         }
         for cpu in possible_cpus() {
             let c = m.cpus.get(cpu);
-            let buckets = Buckets::new(n)?;
+            let buckets = PtrArray::new(n)?;
             // SAFETY: nobody else uses the table yet.
             let f = unsafe { c.flows.get_unlocked() };
             // SAFETY: a fresh zeroed array, owned next to the table.
@@ -169,17 +176,14 @@ impl Meter {
         &self,
         cpu: &CpuMeter,
         bh: &BhOff,
-        view: &SkbView,
-        skb: *const bindings::sk_buff,
-        family: L3Family,
-        xt: &HookDevices,
+        pkt: &Packet,
     ) {
         let s = &cpu.stats;
         let mut info = PacketInfo::default();
-        if parse_into(view, family, xt.in_ifindex(), &mut info).is_err() {
+        if parse_into(&pkt.bytes, pkt.family, pkt.in_ifindex(), &mut info).is_err() {
             s.truncated.inc();
             s.pkt_drop.inc();
-            s.traf_drop.add(u64::from(view.skb_len()));
+            s.traf_drop.add(u64::from(pkt.bytes.skb_len()));
             return;
         };
         if info.fragment {
@@ -206,7 +210,7 @@ impl Meter {
                 }
                 return Outcome::Found;
             }
-            self.new_flow(cpu, f, &info, hash, now, skb, family, xt)
+            self.new_flow(cpu, f, &info, hash, now, pkt)
         });
         s.searched.add(u64::from(searched));
         let len = u64::from(info.ip_len);
@@ -229,7 +233,6 @@ impl Meter {
         s.traf_total.add(len);
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn new_flow(
         &self,
         cpu: &CpuMeter,
@@ -237,19 +240,14 @@ impl Meter {
         info: &PacketInfo,
         hash: u32,
         now: Ticks,
-        skb: *const bindings::sk_buff,
-        family: L3Family,
-        xt: &HookDevices,
+        pkt: &Packet,
     ) -> Outcome {
         let mut credit = Credit(cpu.credit.load(Ordering::Relaxed));
         let limit = i64::from(params::maxflows());
         if !self.budget.take(&mut credit, limit, i64::from(self.ncpus)) {
             return Outcome::Full;
         }
-        let mut first = FirstPacket { o_ifc: xt.out_ifindex(), flow_label: info.flow_label, ..Default::default() };
-        // SAFETY: the skb is the one being metered; the helper only reads
-        // its routing decision.
-        unsafe { bindings::nf_skb_nexthop(skb, family == L3Family::Ipv6, first.nexthop.as_mut_ptr()) };
+        let first = FirstPacket { o_ifc: pkt.out_ifindex(), flow_label: info.flow_label, nexthop: pkt.nexthop(), ..Default::default() };
         let mut flow = Flow::new(info, hash, now, first);
         flow.cpu = f.cpu;
         flow.account(info, now);
@@ -399,7 +397,7 @@ impl Meter {
         let n = per_cpu_buckets(total);
         let mut fresh = KVec::new();
         for _ in possible_cpus() {
-            fresh.push(Buckets::new(n)?, GFP_KERNEL)?;
+            fresh.push(PtrArray::new(n)?, GFP_KERNEL)?;
         }
         for (cpu, new) in possible_cpus().zip(fresh) {
             let old = self.cpus.get(cpu).flows.lock_bh(|f| {
@@ -489,10 +487,9 @@ pub unsafe fn meter_skb(
     family: L3Family,
 ) {
     with_meter(|meter| {
-        // SAFETY: the caller guarantees `skb` is valid for this call.
-        let view = unsafe { SkbView::new(skb) };
-        // SAFETY: `par` is the hook's parameter block, used only in this call.
-        let xt = unsafe { HookDevices::of(par) };
-        meter.cpus.with_local(|cpu, bh| meter.meter_packet(cpu, bh, &view, skb, family, &xt));
+        // SAFETY: what xtables passed to the target (caller's guarantee),
+        // used only during this call.
+        let pkt = unsafe { Packet::of_target_call(skb, par, family) };
+        meter.cpus.with_local(|cpu, bh| meter.meter_packet(cpu, bh, &pkt));
     });
 }

@@ -4,8 +4,8 @@
 use super::bindings;
 use core::cell::UnsafeCell;
 
-/// Proof that bottom halves are disabled on this CPU, handed out by
-/// [`super::percpu::PerCpu::with_local`] for the duration of its closure.
+/// Proof that bottom halves are disabled on this CPU, handed out by the
+/// per-CPU storage to the closure that runs on the local copy.
 pub struct BhOff {
     _private: (),
 }
