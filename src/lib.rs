@@ -9,6 +9,11 @@
 #[cfg(test)]
 extern crate std;
 
+/// The module parameters' pure side.
+pub mod params {
+    pub mod protocol;
+}
+
 /// Where packets come in: header parsing and the per-CPU counters.
 pub mod meter {
     pub mod expiry;

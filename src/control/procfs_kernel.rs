@@ -1,6 +1,6 @@
 //! `/proc/net/stat/ipt_netflow`, `ipt_netflow_snmp` and `ipt_netflow_flows`.
 
-use super::params_kernel as params;
+use crate::params;
 use super::proc_text::{
     self, CpuRow, ExportInfo, FlowRow, FlowsInfo, HashInfo, SnmpTotals, SockRow, TemplateInfo,
 };
@@ -9,6 +9,7 @@ use crate::meter::expiry::dump_flags;
 use crate::meter::meter_kernel::{jiffies, with_meter, FlowCache, Meter};
 use crate::meter::stats::StatsSum;
 use crate::sys::bindings;
+use crate::work::scanner_kernel::{with_work, Scanner};
 use crate::sys::cstr::{as_c_ptr, from_c_ptr};
 use crate::sys::percpu::{possible_cpus, present_cpus};
 use crate::sys::seq::SeqWriter;
@@ -29,10 +30,10 @@ struct Snapshot {
     total: CpuRow,
 }
 
-fn cpu_rows(m: &Meter) -> impl ExactSizeIterator<Item = (u32, CpuRow)> + '_ {
+fn cpu_rows<'a>(m: &'a Meter, sc: &'a Scanner) -> impl ExactSizeIterator<Item = (u32, CpuRow)> + 'a {
     present_cpus().map(move |cpu| {
         let stats = m.cpus.get(cpu).stats.snapshot();
-        let (pps, metric) = m.scanner.state.lock(|st| {
+        let (pps, metric) = sc.state.lock(|st| {
             st.cpu_rates
                 .get(cpu as usize)
                 .map(|r| (r.pps, r.metric_avg[0].get()))
@@ -42,12 +43,12 @@ fn cpu_rows(m: &Meter) -> impl ExactSizeIterator<Item = (u32, CpuRow)> + '_ {
     })
 }
 
-fn snapshot(m: &Meter) -> Snapshot {
+fn snapshot(m: &Meter, sc: &Scanner) -> Snapshot {
     let mut sum = StatsSum::default();
     for cpu in possible_cpus() {
         sum.accumulate(&m.cpus.get(cpu).stats.snapshot());
     }
-    let pps = m.scanner.state.lock(|st| st.total_rates.pps);
+    let pps = sc.state.lock(|st| st.total_rates.pps);
     Snapshot { total: CpuRow { pps, metric_x100: sum.metric_x100(), stats: sum } }
 }
 
@@ -69,11 +70,11 @@ impl ExportSnap {
     }
 }
 
-fn export_snap(m: &Meter) -> ExportSnap {
+fn export_snap(sc: &Scanner) -> ExportSnap {
     // Allocated before taking the lock; without memory the socket lines are
     // left out rather than the whole file.
     let rows = KVec::with_capacity(MAX_DESTINATIONS, GFP_KERNEL).unwrap_or_default();
-    m.scanner.state.lock(|st| {
+    sc.state.lock(|st| {
         let e = &st.exporter;
         let s = &e.stats;
         let mut snap = ExportSnap {
@@ -89,7 +90,7 @@ fn export_snap(m: &Meter) -> ExportSnap {
             templates: (e.templates.generated, e.templates.active()),
             socks: rows,
         };
-        for sock in e.socks.iter().take(snap.socks.capacity()) {
+        for sock in e.sockets().take(snap.socks.capacity()) {
             let (sndbuf, filled) = sock.sndbuf();
             let row = SockRow {
                 dest: sock.dest,
@@ -125,25 +126,25 @@ fn memory(m: &Meter, flows: u64) -> (u64, u64) {
     (flows * FlowCache::object_size() as u64 + hash, hash)
 }
 
-fn write_stat(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
+fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     let (version, srcversion) = version();
     proc_text::write_version_line(w, version, srcversion, &[])?;
-    let ex = export_snap(m);
+    let ex = export_snap(sc);
     let templates = TemplateInfo {
         refresh_rate: params::refresh_rate(),
         timeout_rate: params::timeout_rate(),
         generated: ex.templates.0,
         active: ex.templates.1,
     };
-    proc_text::write_protocol_line(w, params::protocol() as u32, &templates)?;
+    proc_text::write_protocol_line(w, params::protocol(), &templates)?;
     proc_text::write_timeouts_line(w, params::active_timeout(), params::inactive_timeout(), params::maxflows())?;
 
-    let snap = snapshot(m);
+    let snap = snapshot(m, sc);
     let flows = m.nr_flows();
     let (mem, hash_mem) = memory(m, flows);
     let now = jiffies();
     let hz = u64::from(m.hz).max(1);
-    let (info, rates) = m.scanner.state.lock(|st| {
+    let (info, rates) = sc.state.lock(|st| {
         let scan_max = (m.hz / 10).max(1);
         let info = FlowsInfo {
             active: flows,
@@ -182,7 +183,7 @@ fn write_stat(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
         [rates.bps, rates.bps_1m.get(), rates.bps_5m.get()],
         [rates.pps, rates.pps_1m.get(), rates.pps_5m.get()],
     )?;
-    proc_text::write_cpu_table(w, &snap.total, cpu_rows(m))?;
+    proc_text::write_cpu_table(w, &snap.total, cpu_rows(m, sc))?;
     proc_text::write_export_line(w, &ex.info)?;
     for (i, sock) in ex.socks().enumerate() {
         proc_text::write_sock_line(w, i, sock)?;
@@ -190,13 +191,13 @@ fn write_stat(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
     Ok(())
 }
 
-fn write_snmp(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
-    let snap = snapshot(m);
+fn write_snmp(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
+    let snap = snapshot(m, sc);
     let s = snap.total.stats;
     let flows = m.nr_flows();
-    let ex = export_snap(m);
+    let ex = export_snap(sc);
     let e = &ex.info;
-    let rates = m.scanner.state.lock(|st| st.total_rates);
+    let rates = sc.state.lock(|st| st.total_rates);
     let totals = SnmpTotals {
         in_bit_rate: rates.bps,
         in_packet_rate: rates.pps,
@@ -214,7 +215,7 @@ fn write_snmp(w: &mut SeqWriter, m: &Meter) -> core::fmt::Result {
         err_total: e.errors + ex.socks().map(|r| u64::from(r.err_cberr)).sum::<u64>(),
         out_byte_rate: e.rate,
     };
-    proc_text::write_snmp(w, &totals, cpu_rows(m), ex.socks().copied())
+    proc_text::write_snmp(w, &totals, cpu_rows(m, sc), ex.socks().copied())
 }
 
 /// `show` of `ipt_netflow`.
@@ -226,7 +227,7 @@ unsafe extern "C" fn show_stat(m: *mut bindings::seq_file, _v: *mut c_void) -> c
     // SAFETY: called by the seq_file core with its live seq_file.
     let mut w = unsafe { SeqWriter::new(m) };
     // Writing into a seq_file cannot fail; overflow is retried by the core.
-    let _ = with_meter(|meter| write_stat(&mut w, meter));
+    let _ = with_work(|meter, sc| write_stat(&mut w, meter, sc));
     0
 }
 
@@ -238,7 +239,7 @@ unsafe extern "C" fn show_stat(m: *mut bindings::seq_file, _v: *mut c_void) -> c
 unsafe extern "C" fn show_snmp(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
     // SAFETY: called by the seq_file core with its live seq_file.
     let mut w = unsafe { SeqWriter::new(m) };
-    let _ = with_meter(|meter| write_snmp(&mut w, meter));
+    let _ = with_work(|meter, sc| write_snmp(&mut w, meter, sc));
     0
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The exporter: turns flows that left the tables into NetFlow v5, v9 or
 //! IPFIX packets and sends each packet to every destination.
 //!
@@ -11,9 +12,9 @@ use super::pdu::{Full, Pdu, PduHeader, TemplateCache};
 use super::record::{write_record, FlowTimes};
 use super::socket_kernel::ExportSocket;
 use super::template::{FieldList, TemplateKey, Version};
-use crate::control::params_kernel as params;
 use crate::meter::flow::{Flow, Ticks};
 use crate::meter::flow_table::FlowList;
+use crate::params::{self, Protocol};
 use crate::sys::bindings;
 use crate::sys::fmtbuf::FmtBuf;
 use crate::sys::netdev::{c_text, for_each_interface};
@@ -56,10 +57,10 @@ struct Pending {
 
 /// The exporter's state.
 pub struct Exporter {
-    /// 5, 9 or 10.
-    pub protocol: i32,
+    /// The export protocol in force.
+    pub protocol: Protocol,
     /// One socket per destination.
-    pub socks: KVec<KBox<ExportSocket>>,
+    socks: KVec<KBox<ExportSocket>>,
     v5: KBox<V5Packet>,
     pdu: KBox<Pdu>,
     /// Templates of the current protocol.
@@ -107,11 +108,12 @@ pub fn epoch_ms() -> u64 {
     (ts.sec as u64).saturating_mul(1000).saturating_add(ts.nsec as u64 / 1_000_000)
 }
 
-fn version_of(protocol: i32) -> Version {
-    if protocol == 10 {
-        Version::Ipfix
-    } else {
-        Version::V9
+/// The template flavour of a protocol (v5 has none: its PDU builder is
+/// never used, any flavour does).
+fn version_of(protocol: Protocol) -> Version {
+    match protocol {
+        Protocol::Ipfix => Version::Ipfix,
+        Protocol::V5 | Protocol::V9 => Version::V9,
     }
 }
 
@@ -123,7 +125,7 @@ fn uptime_ms(j: Ticks) -> u64 {
 
 impl Exporter {
     /// An exporter for `protocol` to the destinations in `dest`.
-    pub fn new(protocol: i32, dest: &str) -> Result<Self> {
+    pub fn new(protocol: Protocol, dest: &str) -> Result<Self> {
         let mut e = Exporter {
             protocol,
             socks: KVec::new(),
@@ -233,8 +235,27 @@ impl Exporter {
         Ok(())
     }
 
+    /// The export sockets, one per destination.
+    pub fn sockets(&self) -> impl Iterator<Item = &ExportSocket> {
+        self.socks.iter().map(|s| &**s)
+    }
+
+    /// The first destination's socket buffer size (0 while it is not
+    /// connected), `None` without a destination.
+    pub fn first_sndbuf(&self) -> Option<u32> {
+        self.socks.first().map(|s| s.sndbuf().0)
+    }
+
+    /// Sets every export socket's buffer size; false when there is none.
+    pub fn set_sndbuf(&mut self, sndbuf: i32) -> bool {
+        for s in self.socks.iter_mut() {
+            s.set_sndbuf(sndbuf);
+        }
+        !self.socks.is_empty()
+    }
+
     /// Switches to another protocol (the caller flushed the flows first).
-    pub fn set_protocol(&mut self, protocol: i32) {
+    pub fn set_protocol(&mut self, protocol: Protocol) {
         self.protocol = protocol;
         self.v5.clear();
         *self.pdu = Pdu::new(version_of(protocol));
@@ -253,7 +274,7 @@ impl Exporter {
     /// Sends the options records that are due (v9 and IPFIX only); returns
     /// the number of export packets sent.
     pub fn send_options(&mut self, now: Ticks, meter: &MeterFacts) -> u32 {
-        if self.protocol == 5 {
+        if self.protocol == Protocol::V5 {
             return 0;
         }
         let due = self.schedule.take_due(self.seconds(now));
@@ -411,7 +432,7 @@ impl Exporter {
         if self.is_empty() {
             self.pending.since = now;
         }
-        if self.protocol == 5 {
+        if self.protocol == Protocol::V5 {
             if flow.key.ip_version != 4 {
                 // v5 has no IPv6 records.
                 self.count_lost(1, flow.packets.into(), flow.bytes.into());
@@ -446,7 +467,7 @@ impl Exporter {
     }
 
     fn is_empty(&self) -> bool {
-        if self.protocol == 5 {
+        if self.protocol == Protocol::V5 {
             self.v5.is_empty()
         } else {
             self.pdu.is_empty()
@@ -460,7 +481,7 @@ impl Exporter {
         let uptime = uptime_ms(now) as u32;
         let engine = params::engine_id();
         let p = self.pending;
-        let packet: &[u8] = if self.protocol == 5 {
+        let packet: &[u8] = if self.protocol == Protocol::V5 {
             let h = V5Header {
                 sys_uptime: uptime,
                 unix_secs: ts.sec as u32,
@@ -472,7 +493,7 @@ impl Exporter {
             self.sequence = self.sequence.wrapping_add(self.v5.len() as u32);
             self.v5.finish(&h)
         } else {
-            let ipfix = self.protocol == 10;
+            let ipfix = self.protocol == Protocol::Ipfix;
             let h = PduHeader { sys_uptime_ms: uptime, unix_secs: ts.sec as u32, sequence: self.sequence, domain: engine as u32 };
             self.sequence = self.sequence.wrapping_add(if ipfix { self.pdu.data_records() } else { 1 });
             self.pdu.finish(&h)

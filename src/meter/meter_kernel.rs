@@ -17,9 +17,8 @@ use super::flow_table::{FlowList, FlowTable};
 use super::flow_merge::{fold_duplicates, from_several_cpus, slots_for};
 use super::packet::L3Family;
 use super::skb_kernel::Packet;
-use super::scanner_kernel::Scanner;
 use super::stats::CpuStats;
-use crate::control::params_kernel as params;
+use crate::params;
 use crate::sys::bindings;
 use crate::sys::percpu::{nr_possible_cpus, possible_cpus, PerCpu};
 use crate::sys::slab::{PtrArray, SlabCache};
@@ -84,8 +83,6 @@ pub struct Meter {
     /// Possible CPUs (fixed at boot), counted once: every new flow needs
     /// the number, and counting walks the CPU mask.
     ncpus: u32,
-    /// The scanner that expires and exports flows.
-    pub scanner: Scanner,
 }
 
 /// The live [`Meter`], published for the packet path and /proc readers.
@@ -130,16 +127,12 @@ impl MeterHandle {
                 hashsize: AtomicU64::new(0),
                 hz,
                 ncpus: nr_possible_cpus(),
-                scanner: Scanner::new(hz)?,
             },
             GFP_KERNEL,
         )?;
         let n = per_cpu_buckets(hashsize);
         let handle = MeterHandle { meter };
         let m = &*handle.meter;
-        // SAFETY: the meter is boxed and stays put; nothing uses the
-        // scanner before this.
-        unsafe { m.scanner.init() };
         for cpu in possible_cpus() {
             // SAFETY: per-CPU memory does not move; each lock is initialised
             // once here, before anything else can see it (and before an early
@@ -445,9 +438,8 @@ impl Drop for MeterHandle {
         // reads METER, so no reader can still hold the old pointer.
         METER.store(null_mut(), Ordering::Release);
         let m = &*self.meter;
-        m.scanner.stop();
-        // Export every remaining flow before the module goes.
-        m.scanner.flush(m);
+        // The scanner exported every flow before it went; this frees any
+        // left by a failed start.
         let mut left = m.collect_expired(true);
         while let Some(f) = left.pop() {
             m.free_flow(f);
@@ -458,7 +450,7 @@ impl Drop for MeterHandle {
             let f = unsafe { c.flows.get_unlocked() };
             f.buckets = None;
         }
-        // The meter itself (cache, per-CPU data, scanner) is freed with
+        // The meter itself (cache, per-CPU data) is freed with
         // the field once this returns.
     }
 }

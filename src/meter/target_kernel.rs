@@ -5,7 +5,7 @@
 
 use super::meter_kernel::meter_skb;
 use super::packet::L3Family;
-use crate::control::params_kernel;
+use crate::params::{self, Protocol};
 use crate::sys::bindings;
 use crate::sys::cstr::from_c_ptr;
 use core::ffi::{c_char, c_int, c_uint};
@@ -69,7 +69,7 @@ unsafe extern "C" fn checkentry(par: *const bindings::xt_tgchk_param) -> c_int {
         pr_warn!("NETFLOW target: is not valid in {} table\n", table.to_str().unwrap_or("?"));
         return EINVAL.to_errno();
     }
-    if u32::from(par.family) == bindings::NFPROTO_IPV6 && params_kernel::protocol() == 5 {
+    if u32::from(par.family) == bindings::NFPROTO_IPV6 && params::protocol() == Protocol::V5 {
         pr_warn!("ip6tables NETFLOW target is meaningful for protocol 9 or 10 only.\n");
         return EINVAL.to_errno();
     }

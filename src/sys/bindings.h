@@ -20,4 +20,3 @@
 
 #include "helpers.h"
 #include "layout.h"
-#include "../control/params.h"

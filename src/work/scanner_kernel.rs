@@ -1,19 +1,24 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The scanner: delayed work that takes due flows out of the tables,
 //! merges records of flows seen on several CPUs and hands them to export,
 //! and recomputes the rates every few seconds.
+//!
+//! It sits above both the meter and the exporter, and the module owns it
+//! (through [`ScannerHandle`]); the meter knows nothing of it.
 
-use super::meter_kernel::{jiffies, with_meter, Meter};
-use super::rates::{RateInput, Rates};
-use super::stats::StatsSum;
-use super::flow::Ticks;
-use crate::control::params_kernel as params;
 use crate::export::exporter_kernel::{epoch_ms, Exporter, MeterFacts};
 use crate::export::options::Span;
+use crate::meter::flow::Ticks;
+use crate::meter::meter_kernel::{jiffies, with_meter, Meter};
+use crate::meter::rates::{RateInput, Rates};
+use crate::meter::stats::StatsSum;
+use crate::params::{self, Protocol};
 use crate::sys::bindings;
 use crate::sys::percpu::possible_cpus;
 use crate::sys::sync::KMutex;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kernel::error::Result;
 use kernel::prelude::*;
 
@@ -52,6 +57,12 @@ pub struct ScanState {
 
 /// The scanner. `repr(C)` with the work item first: the work callback finds
 /// the scanner from the work pointer.
+///
+/// # Invariants
+///
+/// Once [`Scanner::init`] ran, `work` is an initialised delayed work item
+/// whose callback is [`scan_work`], and the scanner does not move until it
+/// is dropped; no run is queued or running after [`Scanner::stop`].
 #[repr(C)]
 pub struct Scanner {
     work: UnsafeCell<bindings::delayed_work>,
@@ -92,7 +103,7 @@ impl Scanner {
                 export_bytes: 0,
                 export_rate: 0,
                 meter_facts: MeterFacts::default(),
-                exporter: Exporter::new(params::protocol(), params::destination_param())?,
+                exporter: Exporter::new(params::protocol(), params::destination_at_load())?,
             }),
         })
     }
@@ -127,8 +138,7 @@ impl Scanner {
                 return;
             }
             pr_info!("can't schedule exporter on cpu {}. Disabling cpu lock.\n", cpu);
-            // SAFETY: the exportcpu parameter variable.
-            unsafe { params::store(core::ptr::addr_of_mut!(bindings::nf_param_exportcpu), -1) };
+            params::exportcpu_param().set(-1);
         }
         // SAFETY: as above.
         unsafe { bindings::nf_schedule_delayed_work(self.work.get(), delay) };
@@ -148,12 +158,83 @@ impl Scanner {
     }
 
     /// Exports every flow in the old protocol, then switches to `protocol`.
-    pub fn switch_protocol(&self, meter: &Meter, protocol: i32) {
+    pub fn switch_protocol(&self, meter: &Meter, protocol: Protocol) {
         self.state.lock(|st| {
             st.run(meter, true);
             st.exporter.set_protocol(protocol);
         });
     }
+
+    /// Runs `f` while no run is in progress (resizing the tables).
+    pub fn paused<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.state.lock(|_| f())
+    }
+
+    /// Runs `f` on the exporter, between runs.
+    pub fn with_exporter<R>(&self, f: impl FnOnce(&mut Exporter) -> R) -> R {
+        self.state.lock(|st| f(&mut st.exporter))
+    }
+}
+
+/// The live [`Scanner`], for the sysctl handlers and /proc readers.
+/// Non-null from before those are registered until after they are
+/// unregistered.
+static SCANNER: AtomicPtr<Scanner> = AtomicPtr::new(null_mut());
+
+/// Owns the scanner and publishes it; dropping it stops the scanner and
+/// exports every flow left.
+///
+/// # Invariants
+///
+/// `scanner` was initialised in place ([`Scanner::init`]) and is the one
+/// published in `SCANNER` until `drop`.
+pub struct ScannerHandle {
+    scanner: KBox<Scanner>,
+}
+
+impl ScannerHandle {
+    /// Makes the scanner (and its exporter) and publishes it; it runs from
+    /// [`ScannerHandle::start`] on.
+    pub fn new(hz: u32) -> Result<Self> {
+        let scanner = KBox::new(Scanner::new(hz)?, GFP_KERNEL)?;
+        // SAFETY: the scanner is boxed and stays put until the handle drops;
+        // nothing used it before.
+        unsafe { scanner.init() };
+        SCANNER.store(core::ptr::from_ref(&*scanner).cast_mut(), Ordering::Release);
+        // INVARIANT: initialised and published.
+        Ok(ScannerHandle { scanner })
+    }
+
+    /// Schedules the first run.
+    pub fn start(&self) {
+        self.scanner.start();
+    }
+}
+
+impl Drop for ScannerHandle {
+    fn drop(&mut self) {
+        // The owner drops this only after unregistering the sysctls and
+        // /proc files, so no reader still holds the pointer.
+        SCANNER.store(null_mut(), Ordering::Release);
+        self.scanner.stop();
+        // Export every remaining flow before the module goes (the targets
+        // are gone: no flow is added meanwhile).
+        with_meter(|m| self.scanner.flush(m));
+    }
+}
+
+/// Runs `f` with the live meter and scanner, if the module is (still) set
+/// up.
+#[inline]
+pub fn with_work<R>(f: impl FnOnce(&Meter, &Scanner) -> R) -> Option<R> {
+    let scanner = SCANNER.load(Ordering::Acquire);
+    if scanner.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null SCANNER points to the scanner owned by the live
+    // `ScannerHandle`, which outlives every registered caller (see above).
+    let scanner = unsafe { &*scanner };
+    with_meter(|m| f(m, scanner))
 }
 
 /// # Safety
@@ -161,7 +242,8 @@ impl Scanner {
 /// Called by the workqueue with the work item of a live [`Scanner`].
 unsafe extern "C" fn scan_work(work: *mut bindings::work_struct) {
     // SAFETY: the work_struct is the first field of the delayed_work, which
-    // is the first field of the repr(C) Scanner.
+    // is the first field of the repr(C) Scanner; the scanner outlives its
+    // queued runs (`stop` cancels them before it goes, type invariants).
     let scanner = unsafe { &*work.cast::<Scanner>() };
     let delay = with_meter(|m| scanner.state.lock(|st| st.run(m, false)));
     if let Some(delay) = delay {
