@@ -40,5 +40,6 @@ pub mod export {
     pub mod options;
     pub mod pdu;
     pub mod record;
+    pub mod source;
     pub mod template;
 }

@@ -50,6 +50,7 @@ pub mod export {
     pub mod pdu;
     pub mod record;
     pub mod socket_kernel;
+    pub mod source;
     pub mod template;
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! The exporter: turns flows that left the tables into NetFlow v5, v9 or
-//! IPFIX packets and sends each packet to every destination.
+//! The exporter: turns the records of every [`RecordSource`] (the flows
+//! that left the tables) into NetFlow v5, v9 or IPFIX packets and sends
+//! each packet to every destination. What was exported and what was lost is
+//! counted here, whatever the source.
 //!
 //! It runs only inside the scanner (under its mutex), so none of its state
 //! needs a lock of its own.
@@ -10,10 +12,10 @@ use super::netflow_v5::{V5Header, V5Packet, V5Record};
 use super::options::{interface_description, InterfaceFacts, OptionsRecord, OptionsSchedule, Span, IF_DESC_LEN};
 use super::pdu::{Full, Pdu, PduHeader, TemplateCache};
 use super::record::{write_record, FlowTimes};
+use super::source::{Record, RecordSource};
 use super::socket_kernel::ExportSocket;
 use super::template::{FieldList, TemplateKey, Version};
 use crate::meter::flow::{Flow, Ticks};
-use crate::meter::flow_table::FlowList;
 use crate::params::{self, Protocol};
 use crate::sys::bindings;
 use crate::sys::fmtbuf::FmtBuf;
@@ -404,23 +406,22 @@ impl Exporter {
         (self.pending.pkts, self.pending.bytes)
     }
 
-    /// Exports and frees every flow of `list`; `free` releases a record.
-    /// Returns the number of export packets sent.
-    pub fn export(&mut self, mut list: FlowList, now: Ticks, mut free: impl FnMut(core::ptr::NonNull<Flow>)) -> u32 {
-        let mut sent = 0;
-        if list.is_empty() {
+    /// Exports every record of `source`. Returns the number of export
+    /// packets sent.
+    pub fn export(&mut self, source: impl RecordSource, now: Ticks) -> u32 {
+        if source.is_empty() {
             return 0;
         }
+        let mut sent = 0;
         let clocks = Clocks::read(now);
         let (mut pkts, mut bytes) = (0u64, 0u64);
-        while let Some(f) = list.pop() {
-            // SAFETY: a record that left its table; ours until freed.
-            let flow = unsafe { f.as_ref() };
-            pkts = pkts.wrapping_add(u64::from(flow.packets));
-            bytes = bytes.wrapping_add(u64::from(flow.bytes));
-            sent += self.add_flow(flow, &clocks);
-            free(f);
-        }
+        source.drain(|record| match record {
+            Record::Flow(flow) => {
+                pkts = pkts.wrapping_add(u64::from(flow.packets));
+                bytes = bytes.wrapping_add(u64::from(flow.bytes));
+                sent += self.add_flow(flow, &clocks);
+            }
+        });
         self.stats.flow_pkts.fetch_add(pkts, Relaxed);
         self.stats.flow_bytes.fetch_add(bytes, Relaxed);
         sent

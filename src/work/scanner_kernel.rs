@@ -8,7 +8,9 @@
 
 use crate::export::exporter_kernel::{epoch_ms, Exporter, MeterFacts};
 use crate::export::options::Span;
+use crate::export::source::{Record, RecordSource};
 use crate::meter::flow::Ticks;
+use crate::meter::flow_table::FlowList;
 use crate::meter::meter_kernel::{jiffies, with_meter, Meter};
 use crate::meter::rates::{RateInput, Rates};
 use crate::meter::stats::StatsSum;
@@ -269,8 +271,8 @@ impl ScanState {
         let expired = m.merge_across_cpus(m.collect_expired(force));
         let n = expired.len();
         self.last_count = n as u64;
-        // SAFETY: each record left its table and is freed exactly once.
-        let mut pdus = self.exporter.export(expired, now, |f| unsafe { m.cache.free(f) });
+        // INVARIANT: the flows just left their tables, from `m`'s cache.
+        let mut pdus = self.exporter.export(ExpiredFlows { list: expired, meter: m }, now);
         // One write of the shared maxflows count per run, not one per flow.
         m.budget.give_back(n as i64);
         // A partly filled export packet waits at most a second (the
@@ -331,6 +333,36 @@ impl ScanState {
         }
         f.dropped = (total.pkt_drop, total.traf_drop);
         f.observed_flows = total.notfound;
+    }
+}
+
+/// The flows a run took out of the tables, as a source of export records;
+/// each is freed once exported.
+///
+/// # Invariants
+///
+/// Every flow in `list` left its table, came from `meter`'s cache and is
+/// referred to by nothing but the list.
+struct ExpiredFlows<'a> {
+    list: FlowList,
+    meter: &'a Meter,
+}
+
+impl RecordSource for ExpiredFlows<'_> {
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn drain(mut self, mut emit: impl FnMut(Record<'_>)) {
+        while let Some(f) = self.list.pop() {
+            // SAFETY: a live record owned by the list alone (type
+            // invariants), read before it is freed below.
+            emit(Record::Flow(unsafe { f.as_ref() }));
+            // SAFETY: out of the list now and referred to by nothing else
+            // (type invariants); freed exactly once. The maxflows slots are
+            // given back per run, not per flow.
+            unsafe { self.meter.cache.free(f) };
+        }
     }
 }
 
