@@ -57,6 +57,7 @@ fi
 
 tier "host: configure refuses unusable kernel trees" tests/configure.sh
 tier "host: smilint IPT-NETFLOW-MIB.my" scripts/lint-mib.sh
+tier "host: layers (imports only downwards; a planted upward one fails)" tests/layers.sh
 tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-60} s each)" tests/fuzz.sh
 
 for k in $kernels; do
