@@ -714,7 +714,7 @@ mod tests {
             bucket: 0x1f,
             due: 1,
             key,
-            o_ifc: 0xffff,
+            o_ifc: crate::meter::flow_key::NO_INTERFACE,
             nexthop: [0; 16],
             tcp_flags: 0x1b,
             options: 0,

@@ -239,7 +239,7 @@ impl Pdu {
         timeout_rate_min: u32,
         write: impl FnOnce(&mut [u8]),
     ) -> Result<(), Full> {
-        let rec_len: usize = fields.iter().map(|&(_, l)| usize::from(l)).sum();
+        let rec_len = super::template::record_len(fields);
         let same_set = self.set.is_some_and(|(_, id)| id == template.id);
         let needs_template = !same_set
             && (!template.sent

@@ -4,7 +4,7 @@ use super::destination::{sockaddr, Destination};
 use crate::sys::bindings;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicI32, Ordering::Relaxed};
-use kernel::error::{code::*, Error, Result};
+use kernel::error::{code::*, to_result, Error, Result};
 use kernel::prelude::*;
 
 /// A destination and its socket (connected, or not yet: every send retries).
@@ -89,15 +89,15 @@ impl ExportSocket {
         let result = (|| {
             if let Some(name) = self.dest.ifname.as_ref() {
                 // SAFETY: a NUL-terminated name of at most IFNAMSIZ bytes.
-                to_errno(unsafe { bindings::nf_usock_bind_dev(sock, name.as_ptr().cast()) })?;
+                to_result(unsafe { bindings::nf_usock_bind_dev(sock, name.as_ptr().cast()) })?;
             }
             if let Some(ip) = self.dest.bind {
                 let (b, n) = sockaddr(&core::net::SocketAddr::new(ip, 0));
                 // SAFETY: `b` holds a sockaddr of `n` bytes.
-                to_errno(unsafe { bindings::nf_usock_bind(sock, b.as_ptr().cast(), n as i32) })?;
+                to_result(unsafe { bindings::nf_usock_bind(sock, b.as_ptr().cast(), n as i32) })?;
             }
             // SAFETY: `dst` holds a sockaddr of `dst_len` bytes.
-            to_errno(unsafe { bindings::nf_usock_connect(sock, dst.as_ptr().cast(), dst_len as i32) })
+            to_result(unsafe { bindings::nf_usock_connect(sock, dst.as_ptr().cast(), dst_len as i32) })
         })();
         match result {
             Ok(()) => Ok(sock),
@@ -173,10 +173,3 @@ impl Drop for ExportSocket {
     }
 }
 
-fn to_errno(r: i32) -> Result {
-    if r < 0 {
-        Err(Error::from_errno(r))
-    } else {
-        Ok(())
-    }
-}

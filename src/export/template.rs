@@ -17,6 +17,11 @@ pub enum Version {
     Ipfix,
 }
 
+/// Bytes of one data record made of `fields` (element id, length) pairs.
+pub fn record_len(fields: &[(u16, u16)]) -> usize {
+    fields.iter().map(|&(_, l)| usize::from(l)).sum()
+}
+
 /// Information elements used by the data templates (IANA numbers).
 pub mod ie {
     /// octetDeltaCount / IN_BYTES.
@@ -302,7 +307,7 @@ impl FieldList {
 
     /// Bytes of one data record.
     pub fn record_len(&self) -> usize {
-        self.as_slice().iter().map(|&(_, l)| usize::from(l)).sum()
+        record_len(self.as_slice())
     }
 }
 
