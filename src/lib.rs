@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The pure logic of ipt_NETFLOW, as a host library.
 //!
 //! Every module listed here is `no_std`, allocation-free and independent of

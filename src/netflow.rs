@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! ipt_NETFLOW: an iptables/ip6tables `NETFLOW` target that meters packets
 //! into flows and exports them as NetFlow v5, v9 and IPFIX.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Building NetFlow v9 and IPFIX export packets (PDUs): template sets and
 //! data sets in a 1400-byte data area, the original's packet size.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! One collector's kernel UDP socket, with the original's error counters.
 
 use super::destination::{sockaddr, Destination};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! NetFlow v9 / IPFIX data templates: which information elements a flow's
 //! record carries, chosen by what the flow has (reference §4.4).
 //!

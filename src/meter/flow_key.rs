@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! From header bytes to a flow key: what identifies a flow, and what else
 //! one packet contributes to it.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Folding the records of one flow that several CPUs metered.
 //!
 //! Each CPU meters into its own table, so a flow whose packets arrive on

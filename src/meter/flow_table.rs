@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! One CPU's flow table: hash buckets for lookup plus a recency (LRU) list
 //! for expiry, both threaded through the flow records themselves.
 //!

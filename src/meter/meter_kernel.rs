@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The metering state and the packet path: per-CPU flow tables, each behind
 //! its own lock that only its CPU takes on the packet path.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The `NETFLOW` xtables target: where packets come in.
 //!
 //! Registered for IPv4 and IPv6 (revision 0, every hook, any table but

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The network interfaces of the initial namespace, read under the RTNL.
 
 use crate::sys::bindings;

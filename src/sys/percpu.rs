@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Per-CPU storage: one `T` per possible CPU, from `alloc_percpu`.
 
 use super::bindings;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! `core::fmt::Write` into a seq_file, so /proc text is produced by the pure
 //! formatters of `control::proc_text` without any intermediate buffer.
 

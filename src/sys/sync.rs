@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Kernel locks around Rust data: a spinlock for per-CPU flow tables and a
 //! mutex for the scanner's state.
 
