@@ -14,6 +14,7 @@
 #include <linux/netfilter/x_tables.h>
 #include <linux/rtnetlink.h>
 #include <linux/random.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/sysctl.h>
 #include <linux/workqueue.h>

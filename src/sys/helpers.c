@@ -10,6 +10,7 @@
 #include <linux/cpu.h>
 #include <linux/bottom_half.h>
 #include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <net/net_namespace.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netdevice.h>
@@ -146,6 +147,16 @@ void *nf_cache_alloc_atomic(struct kmem_cache *cache)
 void **nf_kvcalloc_ptrs(unsigned int n)
 {
 	return kvcalloc(n, sizeof(void *), GFP_KERNEL);
+}
+
+void nf_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void nf_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
 }
 
 void nf_spin_lock_init(spinlock_t *lock)

@@ -64,6 +64,10 @@ struct kmem_cache *nf_cache_create(const char *name, unsigned int size, unsigned
 void *nf_cache_alloc_atomic(struct kmem_cache *cache);
 void **nf_kvcalloc_ptrs(unsigned int n);
 
+/* RCU read-side critical sections (rcu_read_lock is a static inline). */
+void nf_rcu_read_lock(void);
+void nf_rcu_read_unlock(void);
+
 /* Locks. Table locks: spin_lock when bottom halves are already off. */
 void nf_spin_lock_init(spinlock_t *lock);
 void nf_spin_lock(spinlock_t *lock);
