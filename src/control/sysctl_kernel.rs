@@ -25,11 +25,13 @@ static INT_MAX: c_int = c_int::MAX;
 static HASH_MIN: c_int = MIN_HASHSIZE as c_int;
 static UINT_MAX: u32 = u32::MAX;
 
-/// The parameter an `int` or `unsigned int` entry was registered with.
-fn param_of<T: Copy>(call: &Call<'_>) -> Param<T> {
-    // SAFETY: `entries` registers IntParam and UintParam only for entries
-    // whose data is `Param::as_ptr` of an `int`, resp. `unsigned int`,
-    // parameter, and each handler asks for its own type.
+/// The parameter an entry was registered with.
+///
+/// # Safety
+///
+/// The entry's data must be [`Param::as_ptr`] of a `T` parameter.
+unsafe fn param_of<T: Copy>(call: &Call<'_>) -> Param<T> {
+    // SAFETY: a parameter variable of type `T` (caller's guarantee).
     unsafe { Param::from_ptr(call.data().cast::<T>()) }
 }
 
@@ -38,7 +40,9 @@ struct IntParam;
 
 impl Handler for IntParam {
     fn handle(call: &mut Call<'_>) -> Result {
-        let param = param_of::<c_int>(call);
+        // SAFETY: `entries` gives IntParam (also through TimeoutParam) only
+        // to entries whose data is an `int` parameter.
+        let param = unsafe { param_of::<c_int>(call) };
         let mut value = param.get();
         call.int(&mut value)?;
         if call.is_write() {
@@ -48,12 +52,28 @@ impl Handler for IntParam {
     }
 }
 
+/// `active_timeout` and `inactive_timeout`: as [`IntParam`], and a valid
+/// write is published to the packet path before the write returns.
+struct TimeoutParam;
+
+impl Handler for TimeoutParam {
+    fn handle(call: &mut Call<'_>) -> Result {
+        IntParam::handle(call)?;
+        if !call.is_write() {
+            return Ok(());
+        }
+        with_work(|m, scanner| scanner.paused(|| m.refresh_timeouts())).unwrap_or(Ok(()))
+    }
+}
+
 /// Plain `unsigned int` parameters, as [`IntParam`].
 struct UintParam;
 
 impl Handler for UintParam {
     fn handle(call: &mut Call<'_>) -> Result {
-        let param = param_of::<c_uint>(call);
+        // SAFETY: `entries` gives UintParam only to entries whose data is an
+        // `unsigned int` parameter.
+        let param = unsafe { param_of::<c_uint>(call) };
         let mut value = param.get();
         call.uint(&mut value)?;
         if call.is_write() {
@@ -218,8 +238,11 @@ fn entries() -> [Entry; NENTRIES] {
         max: core::ptr::from_ref(&UINT_MAX).cast(),
     };
     [
-        int(c"active_timeout", Some(params::active_timeout_param()), &ZERO),
-        int(c"inactive_timeout", Some(params::inactive_timeout_param()), &ZERO),
+        Entry { handler: proc_handler::<TimeoutParam>(), ..int(c"active_timeout", Some(params::active_timeout_param()), &ZERO) },
+        Entry {
+            handler: proc_handler::<TimeoutParam>(),
+            ..int(c"inactive_timeout", Some(params::inactive_timeout_param()), &ZERO)
+        },
         int(c"debug", Some(params::debug_param()), &ZERO),
         // maxflows <= 0 means unlimited, as in the original.
         Entry { min: null_mut(), ..int(c"maxflows", Some(params::maxflows_param()), &ZERO) },

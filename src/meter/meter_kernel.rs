@@ -22,6 +22,7 @@ use super::stats::CpuStats;
 use crate::params;
 use crate::sys::bindings;
 use crate::sys::percpu::{nr_possible_cpus, possible_cpus, PerCpu};
+use crate::sys::rcu::{RcuBox, RcuReadGuard};
 use crate::sys::slab::{PtrArray, SlabCache};
 use crate::sys::sync::{BhOff, SpinLocked};
 use core::ptr::{null_mut, NonNull};
@@ -84,6 +85,9 @@ pub struct Meter {
     /// Possible CPUs (fixed at boot), counted once: every new flow needs
     /// the number, and counting walks the CPU mask.
     ncpus: u32,
+    /// The timeouts in force, in ticks, as the packet path reads them
+    /// (see [`Meter::refresh_timeouts`]).
+    timeouts: RcuBox<Timeouts>,
 }
 
 /// The live [`Meter`], published for the packet path and /proc readers.
@@ -100,6 +104,11 @@ pub fn auto_hashsize() -> u32 {
     let ram = unsafe { bindings::nf_totalram_bytes() };
     let bytes = (ram / 1024).min(5 << 20);
     ((bytes / core::mem::size_of::<*mut Flow>() as u64) as u32).max(MIN_HASHSIZE)
+}
+
+/// The timeouts the parameters ask for, in ticks at `hz` per second.
+fn timeouts_of_params(hz: u32) -> Timeouts {
+    Timeouts::from_secs(params::inactive_timeout(), params::active_timeout(), hz)
 }
 
 /// Buckets of each CPU's table for `total` buckets over all CPUs.
@@ -128,6 +137,7 @@ impl MeterHandle {
                 hashsize: AtomicU64::new(0),
                 hz,
                 ncpus: nr_possible_cpus(),
+                timeouts: RcuBox::new(timeouts_of_params(hz))?,
             },
             GFP_KERNEL,
         )?;
@@ -158,10 +168,21 @@ impl MeterHandle {
 }
 
 impl Meter {
-    /// The timeouts in force.
-    #[inline]
+    /// The timeouts in force (process context).
     pub fn timeouts(&self) -> Timeouts {
-        Timeouts::from_secs(params::inactive_timeout(), params::active_timeout(), self.hz)
+        *self.timeouts.read_locked(&RcuReadGuard::new())
+    }
+
+    /// Publishes the timeouts of the parameters to the packet path if they
+    /// changed (sysctl writes, and sysfs writes seen by the scanner's next
+    /// run). Sleeps for an RCU grace period when they did; callers
+    /// serialise through the scanner's mutex.
+    pub fn refresh_timeouts(&self) -> Result {
+        let fresh = timeouts_of_params(self.hz);
+        if fresh == self.timeouts() {
+            return Ok(());
+        }
+        self.timeouts.replace(fresh)
     }
 
     /// Meters one packet on this CPU.
@@ -191,7 +212,7 @@ impl Meter {
                 // SAFETY: a live flow of this table, under its lock.
                 let fl = unsafe { &mut *flow.as_ptr() };
                 fl.account(&info, now);
-                if active_due(fl, now, &self.timeouts()) {
+                if active_due(fl, now, self.timeouts.read(bh)) {
                     fl.end_reason = EndReason::Active;
                     // SAFETY: in this table; it moves to the expired list.
                     unsafe {

@@ -264,6 +264,9 @@ impl ScanState {
         // SAFETY: reads the CPU number (a hint for /proc only).
         self.last_cpu = unsafe { bindings::nf_smp_processor_id() };
         self.last_start = now;
+        // A timeout written through /sys/module/.../parameters reaches the
+        // packet path here; without memory for the copy the old one stays.
+        let _ = m.refresh_timeouts();
         let alive = m.nr_flows();
         if alive > self.peak.0 {
             self.peak = (alive, now);
