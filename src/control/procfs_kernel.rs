@@ -12,7 +12,7 @@ use crate::meter::stats::StatsSum;
 use crate::sys::bindings;
 use crate::work::scanner_kernel::{with_work, Scanner};
 use crate::sys::cstr::{as_c_ptr, from_c_ptr};
-use crate::sys::percpu::{possible_cpus, present_cpus};
+use crate::sys::percpu::{next_possible_cpu, possible_cpus, present_cpus};
 use crate::sys::seq::SeqWriter;
 use core::ffi::{c_int, c_void, CStr};
 use core::ptr::null_mut;
@@ -34,12 +34,8 @@ struct Snapshot {
 fn cpu_rows<'a>(m: &'a Meter, sc: &'a Scanner) -> impl ExactSizeIterator<Item = (u32, CpuRow)> + 'a {
     present_cpus().map(move |cpu| {
         let stats = m.cpus.get(cpu).stats.snapshot();
-        let (pps, metric) = sc.state.lock(|st| {
-            st.cpu_rates
-                .get(cpu as usize)
-                .map(|r| (r.pps, r.metric_avg[0].get()))
-                .unwrap_or((0, 0))
-        });
+        let (pps, metric) =
+            sc.state.lock().cpu_rates.get(cpu as usize).map(|r| (r.pps, r.metric_avg[0].get())).unwrap_or((0, 0));
         (cpu, CpuRow { pps, metric_x100: metric, stats })
     })
 }
@@ -49,7 +45,7 @@ fn snapshot(m: &Meter, sc: &Scanner) -> Snapshot {
     for cpu in possible_cpus() {
         sum.accumulate(&m.cpus.get(cpu).stats.snapshot());
     }
-    let pps = sc.state.lock(|st| st.total_rates.pps);
+    let pps = sc.state.lock().total_rates.pps;
     Snapshot { total: CpuRow { pps, metric_x100: sum.metric_x100(), stats: sum } }
 }
 
@@ -75,43 +71,42 @@ fn export_snap(sc: &Scanner) -> ExportSnap {
     // Allocated before taking the lock; without memory the socket lines are
     // left out rather than the whole file.
     let rows = KVec::with_capacity(MAX_DESTINATIONS, GFP_KERNEL).unwrap_or_default();
-    sc.state.lock(|st| {
-        let e = &st.exporter;
-        let s = &e.stats;
-        let mut snap = ExportSnap {
-            info: ExportInfo {
-                rate: st.export_rate,
-                sent: (s.pkts.load(Relaxed), s.bytes.load(Relaxed), s.flows.load(Relaxed)),
-                errors: s.errors.load(Relaxed),
-                lost: (s.lost_pkts.load(Relaxed), s.lost_bytes.load(Relaxed), s.lost_flows.load(Relaxed)),
-            },
-            flow_pkts: s.flow_pkts.load(Relaxed),
-            flow_bytes: s.flow_bytes.load(Relaxed),
-            in_pdu: e.in_pdu(),
-            templates: (e.templates.generated, e.templates.active()),
-            socks: rows,
+    let st = sc.state.lock();
+    let e = &st.exporter;
+    let s = &e.stats;
+    let mut snap = ExportSnap {
+        info: ExportInfo {
+            rate: st.export_rate,
+            sent: (s.pkts.load(Relaxed), s.bytes.load(Relaxed), s.flows.load(Relaxed)),
+            errors: s.errors.load(Relaxed),
+            lost: (s.lost_pkts.load(Relaxed), s.lost_bytes.load(Relaxed), s.lost_flows.load(Relaxed)),
+        },
+        flow_pkts: s.flow_pkts.load(Relaxed),
+        flow_bytes: s.flow_bytes.load(Relaxed),
+        in_pdu: e.in_pdu(),
+        templates: (e.templates.generated, e.templates.active()),
+        socks: rows,
+    };
+    for sock in e.sockets().take(snap.socks.capacity()) {
+        let (sndbuf, filled) = sock.sndbuf();
+        let row = SockRow {
+            dest: sock.dest,
+            connected: sock.is_connected(),
+            sndbuf,
+            filled,
+            peak: sock.wmem_peak,
+            err_full: sock.err_full,
+            err_connect: sock.err_connect,
+            err_cberr: sock.cberr(),
+            err_other: sock.err_other,
+            attempts: sock.attempts,
         };
-        for sock in e.sockets().take(snap.socks.capacity()) {
-            let (sndbuf, filled) = sock.sndbuf();
-            let row = SockRow {
-                dest: sock.dest,
-                connected: sock.is_connected(),
-                sndbuf,
-                filled,
-                peak: sock.wmem_peak,
-                err_full: sock.err_full,
-                err_connect: sock.err_connect,
-                err_cberr: sock.cberr(),
-                err_other: sock.err_other,
-                attempts: sock.attempts,
-            };
-            // Within the capacity reserved above: no allocation here.
-            if snap.socks.push(row, GFP_ATOMIC).is_err() {
-                break;
-            }
+        // Within the capacity reserved above: no allocation here.
+        if snap.socks.push(row, GFP_ATOMIC).is_err() {
+            break;
         }
-        snap
-    })
+    }
+    snap
 }
 
 fn version() -> (&'static str, &'static str) {
@@ -145,7 +140,8 @@ fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     let (mem, hash_mem) = memory(m, flows);
     let now = jiffies();
     let hz = u64::from(m.hz).max(1);
-    let (info, rates) = sc.state.lock(|st| {
+    let (info, rates) = {
+        let st = sc.state.lock();
         let scan_max = (m.hz / 10).max(1);
         let info = FlowsInfo {
             active: flows,
@@ -163,7 +159,7 @@ fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
             scan_cpu: st.last_cpu,
         };
         (info, st.total_rates)
-    });
+    };
     proc_text::write_flows_line(w, &info)?;
     let s = &snap.total.stats;
     let hash = HashInfo {
@@ -198,7 +194,7 @@ fn write_snmp(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     let flows = m.nr_flows();
     let ex = export_snap(sc);
     let e = &ex.info;
-    let rates = sc.state.lock(|st| st.total_rates);
+    let rates = sc.state.lock().total_rates;
     let totals = SnmpTotals {
         in_bit_rate: rates.bps,
         in_packet_rate: rates.pps,
@@ -301,23 +297,16 @@ impl DumpIter {
 
     fn refill(&mut self) {
         let done = with_meter(|m| {
-            // SAFETY: reads nr_cpu_ids.
-            let ids = unsafe { bindings::nf_nr_cpu_ids() };
-            while self.cpu < ids {
-                // SAFETY: cpu < nr_cpu_ids.
-                if unsafe { bindings::nf_cpu_possible(self.cpu) } {
-                    break;
-                }
-                self.cpu += 1;
-            }
-            if self.cpu >= ids {
+            let Some(cpu) = next_possible_cpu(self.cpu) else {
                 return true;
-            }
+            };
+            self.cpu = cpu;
             let now = jiffies();
             let t = m.timeouts();
             let rows = &mut self.rows;
             let n = &mut self.n;
-            let (next, nbuckets) = m.cpus.get(self.cpu).flows.lock_bh(|f| {
+            let (next, nbuckets) = {
+                let f = m.cpus.get(self.cpu).flows.lock_bh();
                 let next = f.table.visit_buckets(self.bucket, |b, flow| {
                     if *n < DUMP_ROWS {
                         rows[*n] = FlowRow::new(flow, b, dump_flags(flow, now, &t), now);
@@ -326,7 +315,7 @@ impl DumpIter {
                     *n < DUMP_CHUNK
                 });
                 (next, f.table.nbuckets())
-            });
+            };
             if next >= nbuckets {
                 self.cpu += 1;
                 self.bucket = 0;

@@ -207,26 +207,30 @@ impl Meter {
         let hash = flow_hash(&info.key, &self.seed);
         let now = jiffies();
         let mut searched = 0u32;
-        let outcome = cpu.flows.lock_bh_off(bh, |f| {
-            if let Some(flow) = f.table.find(&info.key, hash, &mut searched) {
-                // SAFETY: a live flow of this table, under its lock.
-                let fl = unsafe { &mut *flow.as_ptr() };
-                fl.account(&info, now);
-                if active_due(fl, now, self.timeouts.read(bh)) {
-                    fl.end_reason = EndReason::Active;
-                    // SAFETY: in this table; it moves to the expired list.
-                    unsafe {
-                        f.table.remove(flow);
-                        f.expired.push(flow);
+        let outcome = {
+            let mut f = cpu.flows.lock_bh_off(bh);
+            let f = &mut *f;
+            match f.table.find(&info.key, hash, &mut searched) {
+                Some(flow) => {
+                    // SAFETY: a live flow of this table, under its lock.
+                    let fl = unsafe { &mut *flow.as_ptr() };
+                    fl.account(&info, now);
+                    if active_due(fl, now, self.timeouts.read(bh)) {
+                        fl.end_reason = EndReason::Active;
+                        // SAFETY: in this table; it moves to the expired list.
+                        unsafe {
+                            f.table.remove(flow);
+                            f.expired.push(flow);
+                        }
+                    } else {
+                        // SAFETY: in this table.
+                        unsafe { f.table.touch(flow) };
                     }
-                } else {
-                    // SAFETY: in this table.
-                    unsafe { f.table.touch(flow) };
+                    Outcome::Found
                 }
-                return Outcome::Found;
+                None => self.new_flow(cpu, f, &info, hash, now, pkt),
             }
-            self.new_flow(cpu, f, &info, hash, now, pkt)
-        });
+        };
         s.searched.add(u64::from(searched));
         let len = u64::from(info.ip_len);
         match outcome {
@@ -290,7 +294,9 @@ impl Meter {
         for cpu in possible_cpus() {
             let c = self.cpus.get(cpu);
             loop {
-                let taken = c.flows.lock_bh(|f| {
+                let taken = {
+                    let mut f = c.flows.lock_bh();
+                    let f = &mut *f;
                     out.append(&mut f.expired);
                     let mut n = 0;
                     while n < SCAN_BATCH {
@@ -307,7 +313,7 @@ impl Meter {
                         n += 1;
                     }
                     n
-                });
+                };
                 if taken < SCAN_BATCH {
                     break;
                 }
@@ -354,29 +360,24 @@ impl Meter {
         const CHUNK: usize = 256;
         for cpu in possible_cpus() {
             for chunk in recs.chunks(CHUNK) {
-                let done = self.cpus.get(cpu).flows.lock_bh(|f| {
-                    if f.table.is_empty() {
-                        return true;
-                    }
-                    for rec in chunk {
-                        // SAFETY: ours and live; the table's flows are live
-                        // under its lock.
-                        unsafe {
-                            let r = &mut *rec.as_ptr();
-                            if u32::from(r.cpu) == cpu || !matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow) {
-                                continue;
-                            }
-                            let mut searched = 0;
-                            if let Some(live) = f.table.find(&r.key, r.hash, &mut searched) {
-                                (*live.as_ptr()).absorb(r);
-                                r.end_reason = EndReason::None; // absorbed
-                            }
+                let f = self.cpus.get(cpu).flows.lock_bh();
+                if f.table.is_empty() {
+                    break; // an empty table: nothing to join on this CPU
+                }
+                for rec in chunk {
+                    // SAFETY: ours and live; the table's flows are live
+                    // under its lock.
+                    unsafe {
+                        let r = &mut *rec.as_ptr();
+                        if u32::from(r.cpu) == cpu || !matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow) {
+                            continue;
+                        }
+                        let mut searched = 0;
+                        if let Some(live) = f.table.find(&r.key, r.hash, &mut searched) {
+                            (*live.as_ptr()).absorb(r);
+                            r.end_reason = EndReason::None; // absorbed
                         }
                     }
-                    false
-                });
-                if done {
-                    break; // an empty table: nothing to join on this CPU
                 }
             }
         }
@@ -415,11 +416,12 @@ impl Meter {
             fresh.push(PtrArray::new(n)?, GFP_KERNEL)?;
         }
         for (cpu, new) in possible_cpus().zip(fresh) {
-            let old = self.cpus.get(cpu).flows.lock_bh(|f| {
+            let old = {
+                let mut f = self.cpus.get(cpu).flows.lock_bh();
                 // SAFETY: a fresh zeroed array that stays owned next to the table.
                 unsafe { f.table.rehash(new.as_ptr(), new.len()) };
                 f.buckets.replace(new)
-            });
+            };
             drop(old); // kvfree outside the lock
         }
         self.hashsize.store(u64::from(n) * u64::from(nr_possible_cpus()), Ordering::Relaxed);

@@ -115,6 +115,11 @@ pub fn possible_cpus() -> impl Iterator<Item = u32> {
     (0..ids).filter(|&cpu| unsafe { bindings::nf_cpu_possible(cpu) })
 }
 
+/// The first possible CPU numbered `from` or above, if any.
+pub fn next_possible_cpu(from: u32) -> Option<u32> {
+    possible_cpus().find(|&cpu| cpu >= from)
+}
+
 /// How many CPUs may ever exist.
 pub fn nr_possible_cpus() -> u32 {
     possible_cpus().count() as u32

@@ -156,25 +156,25 @@ impl Scanner {
 
     /// Exports every flow now (`flush`), pausing regular runs meanwhile.
     pub fn flush(&self, meter: &Meter) {
-        self.state.lock(|st| st.run(meter, true));
+        self.state.lock().run(meter, true);
     }
 
     /// Exports every flow in the old protocol, then switches to `protocol`.
     pub fn switch_protocol(&self, meter: &Meter, protocol: Protocol) {
-        self.state.lock(|st| {
-            st.run(meter, true);
-            st.exporter.set_protocol(protocol);
-        });
+        let mut st = self.state.lock();
+        st.run(meter, true);
+        st.exporter.set_protocol(protocol);
     }
 
     /// Runs `f` while no run is in progress (resizing the tables).
     pub fn paused<R>(&self, f: impl FnOnce() -> R) -> R {
-        self.state.lock(|_| f())
+        let _paused = self.state.lock();
+        f()
     }
 
     /// Runs `f` on the exporter, between runs.
     pub fn with_exporter<R>(&self, f: impl FnOnce(&mut Exporter) -> R) -> R {
-        self.state.lock(|st| f(&mut st.exporter))
+        f(&mut self.state.lock().exporter)
     }
 }
 
@@ -247,7 +247,7 @@ unsafe extern "C" fn scan_work(work: *mut bindings::work_struct) {
     // is the first field of the repr(C) Scanner; the scanner outlives its
     // queued runs (`stop` cancels them before it goes, type invariants).
     let scanner = unsafe { &*work.cast::<Scanner>() };
-    let delay = with_meter(|m| scanner.state.lock(|st| st.run(m, false)));
+    let delay = with_meter(|m| scanner.state.lock().run(m, false));
     if let Some(delay) = delay {
         if !scanner.stopping.load(Ordering::Acquire) {
             scanner.schedule(delay as core::ffi::c_ulong);
