@@ -8,6 +8,10 @@
 //! not synchronised either: the glue holds the owning CPU's lock around every
 //! call.
 //!
+//! Records move between the table, the lists and their owner as
+//! [`OwnedFlow`]s, so the callers never touch a raw link; the `unsafe`
+//! stays in this file.
+//!
 //! Invariants, relied on by every `unsafe` block below:
 //! - every flow reachable from a bucket is on the LRU list and vice versa,
 //!   `len` counts them, and each is a live allocation the caller handed to
@@ -20,7 +24,97 @@
 use super::flow::Flow;
 use super::flow_hash::bucket_index;
 use super::flow_key::FlowKey;
+use core::ops::{Deref, DerefMut};
 use core::ptr::{null_mut, NonNull};
+
+/// A flow record in no table or list: whoever holds it owns it, and must
+/// give it back to the allocator it came from (dropping it leaks it).
+///
+/// # Invariants
+///
+/// `ptr` is a live record that nothing else refers to.
+#[must_use]
+pub struct OwnedFlow(NonNull<Flow>);
+
+// SAFETY: the record is owned exclusively, so it may move with its owner;
+// the links it holds are cleared or unused while it is owned.
+unsafe impl Send for OwnedFlow {}
+
+impl OwnedFlow {
+    /// Takes ownership of a record.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a live record in no table or list, that nothing else
+    /// refers to (a fresh allocation, typically).
+    #[inline(always)]
+    pub unsafe fn from_raw(ptr: NonNull<Flow>) -> Self {
+        // INVARIANT: the caller's guarantee.
+        OwnedFlow(ptr)
+    }
+
+    /// Gives up ownership, to free the record.
+    #[inline(always)]
+    pub fn into_raw(self) -> NonNull<Flow> {
+        self.0
+    }
+}
+
+impl Deref for OwnedFlow {
+    type Target = Flow;
+
+    #[inline(always)]
+    fn deref(&self) -> &Flow {
+        // SAFETY: live and ours alone (type invariants).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl DerefMut for OwnedFlow {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Flow {
+        // SAFETY: live and ours alone (type invariants); `&mut self` makes
+        // this the only borrow.
+        unsafe { self.0.as_mut() }
+    }
+}
+
+/// A flow found in a table, with the table borrowed: it can be updated,
+/// marked as just used or taken out.
+///
+/// # Invariants
+///
+/// `flow` is in `table`.
+pub struct Entry<'a> {
+    table: &'a mut FlowTable,
+    flow: NonNull<Flow>,
+}
+
+impl Entry<'_> {
+    /// The flow's record.
+    #[inline(always)]
+    pub fn flow(&mut self) -> &mut Flow {
+        // SAFETY: a live flow of the table (type invariants), which is
+        // borrowed mutably, so no other reference reaches it.
+        unsafe { self.flow.as_mut() }
+    }
+
+    /// Marks the flow as just used: it moves to the head of the LRU list.
+    #[inline(always)]
+    pub fn touch(self) {
+        // SAFETY: in the table (type invariants).
+        unsafe { self.table.touch_raw(self.flow) }
+    }
+
+    /// Takes the flow out of the table.
+    #[inline(always)]
+    pub fn remove(self) -> OwnedFlow {
+        // SAFETY: in the table (type invariants).
+        unsafe { self.table.remove_raw(self.flow) };
+        // SAFETY: out of the table now, so referred to by nothing else.
+        unsafe { OwnedFlow::from_raw(self.flow) }
+    }
+}
 
 /// A CPU's flows, reachable by key and in recency order.
 pub struct FlowTable {
@@ -74,10 +168,33 @@ impl FlowTable {
         unsafe { self.buckets.add(bucket_index(hash, self.nbuckets)) }
     }
 
-    /// Finds the flow with `key`. `searched` counts the other flows looked
-    /// at on the way (the hash metric's numerator).
+    /// The flow with `key`. `searched` counts the other flows looked at on
+    /// the way (the hash metric's numerator).
     #[inline]
-    pub fn find(&self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<NonNull<Flow>> {
+    pub fn find(&self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<&Flow> {
+        // SAFETY: a live flow of this table, borrowed with the table.
+        self.find_raw(key, hash, searched)
+            .map(|f| unsafe { &*f.as_ptr() })
+    }
+
+    /// [`FlowTable::find`] for changing the record.
+    #[inline]
+    pub fn find_mut(&mut self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<&mut Flow> {
+        // SAFETY: a live flow of this table, borrowed mutably with it.
+        self.find_raw(key, hash, searched)
+            .map(|f| unsafe { &mut *f.as_ptr() })
+    }
+
+    /// The flow with `key`, as an [`Entry`] that can also move or remove it.
+    #[inline(always)]
+    pub fn entry(&mut self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<Entry<'_>> {
+        let flow = self.find_raw(key, hash, searched)?;
+        // INVARIANT: found in this table.
+        Some(Entry { table: self, flow })
+    }
+
+    #[inline(always)]
+    fn find_raw(&self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<NonNull<Flow>> {
         // SAFETY: the slot and every chained flow are live (invariants).
         let mut cur = unsafe { *self.slot(hash) };
         while let Some(f) = NonNull::new(cur) {
@@ -92,15 +209,12 @@ impl FlowTable {
         None
     }
 
-    /// Adds a flow as the most recent one.
-    ///
-    /// # Safety
-    ///
-    /// `flow` must be a live record in no table or list, with `hash` set,
-    /// and stay allocated until the table gives it back.
-    pub unsafe fn insert(&mut self, flow: NonNull<Flow>) {
-        let f = flow.as_ptr();
-        // SAFETY: `f` is live and ours from now on.
+    /// Adds a flow (with its `hash` set) as the most recent one.
+    #[inline]
+    pub fn insert(&mut self, flow: OwnedFlow) {
+        let f = flow.into_raw().as_ptr();
+        // SAFETY: `f` is live, in no chain or list, and the table's from
+        // now on (it was owned).
         unsafe {
             self.chain_push(f);
             self.lru_push_head(f);
@@ -108,13 +222,13 @@ impl FlowTable {
         self.len += 1;
     }
 
-    /// Marks a flow as just used: it moves to the head of the LRU list.
+    /// Moves a flow to the head of the LRU list.
     ///
     /// # Safety
     ///
     /// `flow` must be in this table.
     #[inline]
-    pub unsafe fn touch(&mut self, flow: NonNull<Flow>) {
+    unsafe fn touch_raw(&mut self, flow: NonNull<Flow>) {
         let f = flow.as_ptr();
         if self.lru_head == f {
             return;
@@ -126,12 +240,13 @@ impl FlowTable {
         }
     }
 
-    /// Takes a flow out of the table and gives it back to the caller.
+    /// Takes a flow out of the table.
     ///
     /// # Safety
     ///
     /// `flow` must be in this table.
-    pub unsafe fn remove(&mut self, flow: NonNull<Flow>) {
+    #[inline]
+    unsafe fn remove_raw(&mut self, flow: NonNull<Flow>) {
         let f = flow.as_ptr();
         // SAFETY: `f` is in the table, so it is on the chain of the slot its
         // hash selects; every flow on that chain is live.
@@ -149,21 +264,21 @@ impl FlowTable {
         self.len -= 1;
     }
 
-    /// The least recently used flow, if any.
-    pub fn oldest(&self) -> Option<NonNull<Flow>> {
-        NonNull::new(self.lru_tail)
-    }
-
     /// Removes and returns the least recently used flow if `due` says it
     /// must go; `None` when the table is empty or the oldest flow stays
     /// (and, the list being in recency order, so do all others).
-    pub fn pop_oldest_if(&mut self, due: impl FnOnce(&mut Flow) -> bool) -> Option<NonNull<Flow>> {
-        let f = self.oldest()?;
+    pub fn pop_oldest_if(&mut self, due: impl FnOnce(&mut Flow) -> bool) -> Option<OwnedFlow> {
+        let f = NonNull::new(self.lru_tail)?;
         // SAFETY: `f` is a live flow of this table and we hold `&mut self`.
         if due(unsafe { &mut *f.as_ptr() }) {
-            // SAFETY: as above.
-            unsafe { self.remove(f) };
-            Some(f)
+            // INVARIANT: `f` is in this table.
+            Some(
+                Entry {
+                    table: self,
+                    flow: f,
+                }
+                .remove(),
+            )
         } else {
             None
         }
@@ -312,13 +427,11 @@ impl FlowList {
     }
 
     /// Appends a flow.
-    ///
-    /// # Safety
-    ///
-    /// `flow` must be live and in no table or list.
-    pub unsafe fn push(&mut self, flow: NonNull<Flow>) {
-        let f = flow.as_ptr();
-        // SAFETY: `f` is ours; the tail is live.
+    #[inline]
+    pub fn push(&mut self, flow: OwnedFlow) {
+        let f = flow.into_raw().as_ptr();
+        // SAFETY: `f` was owned, so it is live and in no table or list; the
+        // tail is a live flow of this list.
         unsafe {
             (*f).hash_next = null_mut();
             match NonNull::new(self.tail) {
@@ -331,7 +444,7 @@ impl FlowList {
     }
 
     /// Takes the first flow.
-    pub fn pop(&mut self) -> Option<NonNull<Flow>> {
+    pub fn pop(&mut self) -> Option<OwnedFlow> {
         let f = NonNull::new(self.head)?;
         // SAFETY: listed flows are live.
         self.head = unsafe { (*f.as_ptr()).hash_next };
@@ -341,7 +454,8 @@ impl FlowList {
         self.len -= 1;
         // SAFETY: as above; the flow leaves the list.
         unsafe { (*f.as_ptr()).hash_next = null_mut() };
-        Some(f)
+        // SAFETY: out of the list, which was the only thing referring to it.
+        Some(unsafe { OwnedFlow::from_raw(f) })
     }
 
     /// Moves every flow of `other` to the end of this list.
@@ -376,7 +490,7 @@ mod tests {
     struct Harness {
         table: FlowTable,
         buckets: Vec<*mut Flow>,
-        out: Vec<NonNull<Flow>>,
+        out: Vec<OwnedFlow>,
     }
 
     impl Harness {
@@ -406,13 +520,19 @@ mod tests {
             };
             let hash = flow_hash(&info.key, &SEED);
             let flow = Box::new(Flow::new(&info, hash, now, FirstPacket::default()));
-            // SAFETY: a fresh live record.
-            unsafe { self.table.insert(NonNull::from(Box::leak(flow))) };
+            // SAFETY: a fresh live record, referred to by nothing else.
+            self.table
+                .insert(unsafe { OwnedFlow::from_raw(NonNull::from(Box::leak(flow))) });
         }
 
-        fn find(&self, port: u16) -> Option<NonNull<Flow>> {
+        fn find(&self, port: u16) -> Option<&Flow> {
             let key = Self::key(port);
             self.table.find(&key, flow_hash(&key, &SEED), &mut 0)
+        }
+
+        fn entry(&mut self, port: u16) -> Option<Entry<'_>> {
+            let key = Self::key(port);
+            self.table.entry(&key, flow_hash(&key, &SEED), &mut 0)
         }
 
         fn rehash(&mut self, n: u32) {
@@ -451,7 +571,7 @@ mod tests {
             }
             for f in self.out.drain(..) {
                 // SAFETY: leaked from a Box in `insert`, out of the table.
-                drop(unsafe { Box::from_raw(f.as_ptr()) });
+                drop(unsafe { Box::from_raw(f.into_raw().as_ptr()) });
             }
         }
     }
@@ -464,8 +584,7 @@ mod tests {
         }
         assert_eq!(h.table.len(), 5);
         assert_eq!(h.lru_ports(), [5, 4, 3, 2, 1]);
-        // SAFETY: port 2 is in the table.
-        unsafe { h.table.touch(h.find(2).unwrap()) };
+        h.entry(2).unwrap().touch();
         assert_eq!(h.lru_ports(), [2, 5, 4, 3, 1]);
         let oldest = h.table.pop_oldest_if(|f| f.key.d_port == 1).unwrap();
         h.out.push(oldest);
@@ -498,15 +617,11 @@ mod tests {
         let mut a = FlowList::new();
         let mut b = FlowList::new();
         for (i, p) in [3u16, 1, 0, 2].iter().enumerate() {
-            let f = h.find(*p).unwrap();
-            // SAFETY: in the table; then pushed to exactly one list.
-            unsafe {
-                h.table.remove(f);
-                if i < 2 {
-                    a.push(f)
-                } else {
-                    b.push(f)
-                }
+            let f = h.entry(*p).unwrap().remove();
+            if i < 2 {
+                a.push(f)
+            } else {
+                b.push(f)
             }
         }
         a.append(&mut b);
@@ -514,8 +629,7 @@ mod tests {
         assert_eq!(a.len(), 4);
         let mut order = Vec::new();
         while let Some(f) = a.pop() {
-            // SAFETY: live, out of every list now.
-            order.push(unsafe { f.as_ref() }.key.d_port);
+            order.push(f.key.d_port);
             h.out.push(f);
         }
         assert_eq!(order, [3, 1, 0, 2]);
@@ -557,17 +671,15 @@ mod tests {
                         }
                     }
                     Op::Touch(p) => {
-                        if let Some(f) = h.find(p) {
-                            // SAFETY: found in the table.
-                            unsafe { h.table.touch(f) };
+                        if let Some(e) = h.entry(p) {
+                            e.touch();
                             model.retain(|&x| x != p);
                             model.insert(0, p);
                         }
                     }
                     Op::Remove(p) => {
-                        if let Some(f) = h.find(p) {
-                            // SAFETY: found in the table.
-                            unsafe { h.table.remove(f) };
+                        if let Some(e) = h.entry(p) {
+                            let f = e.remove();
                             h.out.push(f);
                             model.retain(|&x| x != p);
                         }

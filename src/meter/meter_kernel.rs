@@ -14,7 +14,7 @@ use super::flow::{EndReason, FirstPacket, Flow, Ticks};
 use super::flow_budget::{Credit, FlowBudget};
 use super::flow_hash::{flow_hash, HashSeed};
 use super::flow_key::{parse_into, PacketInfo};
-use super::flow_table::{FlowList, FlowTable};
+use super::flow_table::{FlowList, FlowTable, OwnedFlow};
 use super::flow_merge::{fold_duplicates, from_several_cpus, slots_for};
 use super::packet::L3Family;
 use super::skb_kernel::Packet;
@@ -25,7 +25,7 @@ use crate::sys::percpu::{nr_possible_cpus, possible_cpus, PerCpu};
 use crate::sys::rcu::{RcuBox, RcuReadGuard};
 use crate::sys::slab::{PtrArray, SlabCache};
 use crate::sys::sync::{BhOff, SpinLocked};
-use core::ptr::{null_mut, NonNull};
+use core::ptr::null_mut;
 use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering};
 use kernel::error::Result;
 use kernel::prelude::*;
@@ -69,6 +69,11 @@ pub struct CpuMeter {
 }
 
 /// Everything the packet path needs.
+///
+/// # Invariants
+///
+/// Every flow record in the tables and lists of `cpus`, and every
+/// [`OwnedFlow`] the meter hands out, was allocated from `cache`.
 pub struct Meter {
     /// Per-CPU tables and counters.
     pub cpus: PerCpu<CpuMeter>,
@@ -210,21 +215,15 @@ impl Meter {
         let outcome = {
             let mut f = cpu.flows.lock_bh_off(bh);
             let f = &mut *f;
-            match f.table.find(&info.key, hash, &mut searched) {
-                Some(flow) => {
-                    // SAFETY: a live flow of this table, under its lock.
-                    let fl = unsafe { &mut *flow.as_ptr() };
+            match f.table.entry(&info.key, hash, &mut searched) {
+                Some(mut entry) => {
+                    let fl = entry.flow();
                     fl.account(&info, now);
                     if active_due(fl, now, self.timeouts.read(bh)) {
                         fl.end_reason = EndReason::Active;
-                        // SAFETY: in this table; it moves to the expired list.
-                        unsafe {
-                            f.table.remove(flow);
-                            f.expired.push(flow);
-                        }
+                        f.expired.push(entry.remove());
                     } else {
-                        // SAFETY: in this table.
-                        unsafe { f.table.touch(flow) };
+                        entry.touch();
                     }
                     Outcome::Found
                 }
@@ -270,10 +269,9 @@ impl Meter {
         let mut flow = Flow::new(info, hash, now, first);
         flow.cpu = f.cpu;
         flow.account(info, now);
-        let outcome = match self.cache.alloc(flow) {
+        let outcome = match self.alloc_flow(flow) {
             Some(p) => {
-                // SAFETY: a fresh record, in no table yet.
-                unsafe { f.table.insert(p) };
+                f.table.insert(p);
                 Outcome::New
             }
             None => {
@@ -308,8 +306,7 @@ impl Meter {
                             None => false,
                         });
                         let Some(fl) = popped else { break };
-                        // SAFETY: just taken out of the table.
-                        unsafe { out.push(fl) };
+                        out.push(fl);
                         n += 1;
                     }
                     n
@@ -335,69 +332,73 @@ impl Meter {
         if self.ncpus < 2 || list.is_empty() {
             return list;
         }
-        let Ok(mut recs) = KVVec::<NonNull<Flow>>::with_capacity(list.len(), GFP_KERNEL) else {
+        let Ok(mut recs) = KVVec::<OwnedFlow>::with_capacity(list.len(), GFP_KERNEL) else {
             return list; // no memory to merge: export the records as they are
         };
-        let mut out = FlowList::new();
         while let Some(f) = list.pop() {
-            if recs.push(f, GFP_KERNEL).is_err() {
-                // SAFETY: ours, in no list now; exported unmerged.
-                unsafe { out.push(f) };
-            }
+            // Within the capacity reserved above: no allocation, no failure.
+            let _ = recs.push(f, GFP_KERNEL);
         }
         let mut kept = recs.len();
-        // SAFETY: the records are live and ours.
-        if unsafe { from_several_cpus(&recs) } {
+        if from_several_cpus(&recs) {
             if let Ok(mut slots) = KVVec::from_elem(None, slots_for(recs.len()), GFP_KERNEL) {
-                // SAFETY: live, distinct records of ours; the folded ones
-                // are freed by the callback and never touched again.
-                kept = unsafe { fold_duplicates(&mut recs, &mut slots, |r| self.free_flow(r)) };
+                kept = fold_duplicates(&mut recs, &mut slots);
             }
         }
-        let recs = recs.get(..kept).unwrap_or(&[]);
         // Idle records of flows still alive on another CPU join the live
         // record.
         const CHUNK: usize = 256;
+        let survivors = recs.get_mut(..kept).unwrap_or(&mut []);
         for cpu in possible_cpus() {
-            for chunk in recs.chunks(CHUNK) {
-                let f = self.cpus.get(cpu).flows.lock_bh();
+            for chunk in survivors.chunks_mut(CHUNK) {
+                let mut f = self.cpus.get(cpu).flows.lock_bh();
                 if f.table.is_empty() {
                     break; // an empty table: nothing to join on this CPU
                 }
-                for rec in chunk {
-                    // SAFETY: ours and live; the table's flows are live
-                    // under its lock.
-                    unsafe {
-                        let r = &mut *rec.as_ptr();
-                        if u32::from(r.cpu) == cpu || !matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow) {
-                            continue;
-                        }
-                        let mut searched = 0;
-                        if let Some(live) = f.table.find(&r.key, r.hash, &mut searched) {
-                            (*live.as_ptr()).absorb(r);
-                            r.end_reason = EndReason::None; // absorbed
-                        }
+                for r in chunk.iter_mut() {
+                    if u32::from(r.cpu) == cpu || !matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow) {
+                        continue;
+                    }
+                    let mut searched = 0;
+                    if let Some(live) = f.table.find_mut(&r.key, r.hash, &mut searched) {
+                        live.absorb(r);
+                        r.end_reason = EndReason::None; // absorbed
                     }
                 }
             }
         }
-        for &rec in recs {
-            // SAFETY: ours and live.
-            if unsafe { rec.as_ref() }.end_reason == EndReason::None {
+        // The survivors leave in their order; the records folded into
+        // another and those absorbed by a live flow are freed.
+        let mut out = FlowList::new();
+        for (i, rec) in recs.into_iter().enumerate() {
+            if i >= kept || rec.end_reason == EndReason::None {
                 self.free_flow(rec);
             } else {
-                // SAFETY: ours, in no list.
-                unsafe { out.push(rec) };
+                out.push(rec);
             }
         }
         out
     }
 
+    /// A new record holding `flow`, if there is memory for it.
+    #[inline]
+    fn alloc_flow(&self, flow: Flow) -> Option<OwnedFlow> {
+        let p = self.cache.alloc(flow)?;
+        // SAFETY: a fresh record that nothing else refers to.
+        Some(unsafe { OwnedFlow::from_raw(p) })
+    }
+
+    /// Frees a record that left its table, without giving back its
+    /// maxflows slot (the caller gives back a batch's slots at once).
+    pub fn free_record(&self, flow: OwnedFlow) {
+        // SAFETY: every record of this meter comes from its cache (type
+        // invariants), and an owned one is referred to by nothing else.
+        unsafe { self.cache.free(flow.into_raw()) };
+    }
+
     /// Frees a record that left its table and gives back its maxflows slot.
-    pub fn free_flow(&self, flow: NonNull<Flow>) {
-        // SAFETY: records reaching here came from our cache and are in no
-        // table or list any more.
-        unsafe { self.cache.free(flow) };
+    pub fn free_flow(&self, flow: OwnedFlow) {
+        self.free_record(flow);
         self.budget.give_back(1);
     }
 

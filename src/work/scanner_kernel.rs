@@ -274,7 +274,6 @@ impl ScanState {
         let expired = m.merge_across_cpus(m.collect_expired(force));
         let n = expired.len();
         self.last_count = n as u64;
-        // INVARIANT: the flows just left their tables, from `m`'s cache.
         let mut pdus = self.exporter.export(ExpiredFlows { list: expired, meter: m }, now);
         // One write of the shared maxflows count per run, not one per flow.
         m.budget.give_back(n as i64);
@@ -339,13 +338,8 @@ impl ScanState {
     }
 }
 
-/// The flows a run took out of the tables, as a source of export records;
-/// each is freed once exported.
-///
-/// # Invariants
-///
-/// Every flow in `list` left its table, came from `meter`'s cache and is
-/// referred to by nothing but the list.
+/// The flows a run took out of `meter`'s tables, as a source of export
+/// records; each is freed once exported.
 struct ExpiredFlows<'a> {
     list: FlowList,
     meter: &'a Meter,
@@ -358,13 +352,9 @@ impl RecordSource for ExpiredFlows<'_> {
 
     fn drain(mut self, mut emit: impl FnMut(Record<'_>)) {
         while let Some(f) = self.list.pop() {
-            // SAFETY: a live record owned by the list alone (type
-            // invariants), read before it is freed below.
-            emit(Record::Flow(unsafe { f.as_ref() }));
-            // SAFETY: out of the list now and referred to by nothing else
-            // (type invariants); freed exactly once. The maxflows slots are
-            // given back per run, not per flow.
-            unsafe { self.meter.cache.free(f) };
+            emit(Record::Flow(&f));
+            // The maxflows slots are given back per run, not per flow.
+            self.meter.free_record(f);
         }
     }
 }
