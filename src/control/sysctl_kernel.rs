@@ -12,6 +12,7 @@ use crate::meter::meter_kernel::{with_meter, MIN_HASHSIZE};
 use crate::params::{self, Param, Protocol};
 use crate::sys::bindings;
 use crate::sys::sysctl::{proc_handler, Call, Entry, Handler, Table};
+use crate::sys::udp::min_sndbuf;
 use crate::work::scanner_kernel::with_work;
 use core::ffi::{c_int, c_uint, c_void};
 use core::ptr::null_mut;
@@ -143,8 +144,7 @@ impl Handler for Sndbuf {
         if !call.is_write() {
             return Ok(());
         }
-        // SAFETY: reads a constant.
-        let value = value.max(unsafe { bindings::nf_sock_min_sndbuf() });
+        let value = value.max(min_sndbuf());
         let applied = with_work(|_, scanner| {
             scanner.with_exporter(|e| {
                 let any = e.set_sndbuf(value);
