@@ -77,6 +77,7 @@ pub mod sys {
     pub mod slab;
     pub mod sync;
     pub mod sysctl;
+    pub mod system;
     pub mod udp;
     pub mod time;
 }

@@ -11,7 +11,8 @@ use crate::meter::meter_kernel::{jiffies, with_meter, FlowCache, Meter};
 use crate::meter::stats::StatsSum;
 use crate::sys::bindings;
 use crate::work::scanner_kernel::{with_work, Scanner};
-use crate::sys::cstr::{as_c_ptr, from_c_ptr};
+use crate::sys::cstr::as_c_ptr;
+use crate::sys::system::module_version;
 use crate::sys::percpu::{next_possible_cpu, possible_cpus, present_cpus};
 use crate::sys::seq::SeqWriter;
 use core::ffi::{c_int, c_void, CStr};
@@ -110,11 +111,8 @@ fn export_snap(sc: &Scanner) -> ExportSnap {
 }
 
 fn version() -> (&'static str, &'static str) {
-    // SAFETY: both helpers return static NUL-terminated strings.
-    let (v, s) = unsafe {
-        (from_c_ptr(bindings::nf_version()), from_c_ptr(bindings::nf_srcversion()))
-    };
-    (v.to_str().unwrap_or("?"), s.to_str().unwrap_or("?"))
+    let (v, s) = module_version();
+    (v.unwrap_or("?"), s.unwrap_or("?"))
 }
 
 fn memory(m: &Meter, flows: u64) -> (u64, u64) {

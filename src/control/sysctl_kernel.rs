@@ -10,8 +10,8 @@
 use crate::export::destination::parse_each;
 use crate::meter::meter_kernel::{with_meter, MIN_HASHSIZE};
 use crate::params::{self, Param, Protocol};
-use crate::sys::bindings;
 use crate::sys::sysctl::{proc_handler, Call, Entry, Handler, Table};
+use crate::sys::time::hz;
 use crate::sys::udp::min_sndbuf;
 use crate::work::scanner_kernel::with_work;
 use core::ffi::{c_int, c_uint, c_void};
@@ -278,8 +278,7 @@ pub struct Sysctls {
 impl Sysctls {
     /// Registers `net.netflow`.
     pub fn register() -> Result<Self> {
-        // SAFETY: reads HZ.
-        SCAN_MAX.store((unsafe { bindings::nf_hz() } / 10).max(1), Ordering::Relaxed);
+        SCAN_MAX.store((hz() / 10).max(1), Ordering::Relaxed);
         // SAFETY: each entry's data is the parameter its handler expects (or
         // null for the handlers that keep their value elsewhere), and its
         // bounds are statics of the type the entry's parser reads.

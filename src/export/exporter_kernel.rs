@@ -17,10 +17,10 @@ use super::socket_kernel::ExportSocket;
 use super::template::{FieldList, TemplateKey, Version};
 use crate::meter::flow::{Flow, Ticks};
 use crate::params::{self, Protocol};
-use crate::sys::bindings;
 use crate::sys::fmtbuf::FmtBuf;
 use crate::sys::netdev::{c_text, for_each_interface};
-use crate::sys::time::jiffies;
+use crate::sys::system::module_version;
+use crate::sys::time::{epoch_ms, hz, jiffies, real_time, uptime_ms};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::error::Result;
 use kernel::prelude::*;
@@ -102,14 +102,6 @@ pub struct MeterFacts {
     pub drop_span: Option<Span>,
 }
 
-/// Milliseconds since the Unix epoch, now.
-pub fn epoch_ms() -> u64 {
-    let mut ts = bindings::nf_timespec::default();
-    // SAFETY: fills `ts` with the wall clock.
-    unsafe { bindings::nf_real_time(&mut ts) };
-    (ts.sec as u64).saturating_mul(1000).saturating_add(ts.nsec as u64 / 1_000_000)
-}
-
 /// The template flavour of a protocol (v5 has none: its PDU builder is
 /// never used, any flavour does).
 fn version_of(protocol: Protocol) -> Version {
@@ -117,12 +109,6 @@ fn version_of(protocol: Protocol) -> Version {
         Protocol::Ipfix => Version::Ipfix,
         Protocol::V5 | Protocol::V9 => Version::V9,
     }
-}
-
-/// Milliseconds since boot at `j` jiffies.
-fn uptime_ms(j: Ticks) -> u64 {
-    // SAFETY: pure conversion.
-    unsafe { bindings::nf_uptime_ms(j as core::ffi::c_ulong) }
 }
 
 impl Exporter {
@@ -139,7 +125,7 @@ impl Exporter {
             pdu_count: 0,
             stats: ExportStats::default(),
             // SAFETY: reads HZ.
-            hz: u64::from(unsafe { bindings::nf_hz() }).max(1),
+            hz: u64::from(hz()).max(1),
             dest_text: [0; 256],
             dest_len: 0,
             cberr_seen: 0,
@@ -162,17 +148,8 @@ impl Exporter {
     }
 
     fn set_domain_name(&mut self) {
-        // SAFETY: both are static strings of the module (or NULL).
-        let (version, src) = unsafe { (bindings::nf_version(), bindings::nf_srcversion()) };
-        let text = |p: *const core::ffi::c_char| {
-            if p.is_null() {
-                ""
-            } else {
-                // SAFETY: a NUL-terminated string that lives as long as the module.
-                unsafe { crate::sys::cstr::from_c_ptr(p) }.to_str().unwrap_or("")
-            }
-        };
-        let name = FmtBuf::<64>::of(format_args!("ipt_NETFLOW {} {}", text(version), text(src)));
+        let (version, src) = module_version();
+        let name = FmtBuf::<64>::of(format_args!("ipt_NETFLOW {} {}", version.unwrap_or(""), src.unwrap_or("")));
         let bytes = name.as_str().as_bytes();
         // Room for the NUL the element carries.
         let n = bytes.len().min(self.domain_name.len() - 1);
@@ -476,17 +453,15 @@ impl Exporter {
     }
 
     fn send_pending(&mut self, now: Ticks) -> u32 {
-        let mut ts = bindings::nf_timespec::default();
-        // SAFETY: fills `ts` with the wall clock.
-        unsafe { bindings::nf_real_time(&mut ts) };
+        let (sec, nsec) = real_time();
         let uptime = uptime_ms(now) as u32;
         let engine = params::engine_id();
         let p = self.pending;
         let packet: &[u8] = if self.protocol == Protocol::V5 {
             let h = V5Header {
                 sys_uptime: uptime,
-                unix_secs: ts.sec as u32,
-                unix_nsecs: ts.nsec as u32,
+                unix_secs: sec as u32,
+                unix_nsecs: nsec as u32,
                 flow_sequence: self.sequence,
                 engine_id: engine as u8,
                 sampling: 0,
@@ -495,7 +470,7 @@ impl Exporter {
             self.v5.finish(&h)
         } else {
             let ipfix = self.protocol == Protocol::Ipfix;
-            let h = PduHeader { sys_uptime_ms: uptime, unix_secs: ts.sec as u32, sequence: self.sequence, domain: engine as u32 };
+            let h = PduHeader { sys_uptime_ms: uptime, unix_secs: sec as u32, sequence: self.sequence, domain: engine as u32 };
             self.sequence = self.sequence.wrapping_add(if ipfix { self.pdu.data_records() } else { 1 });
             self.pdu.finish(&h)
         };

@@ -24,6 +24,8 @@ use crate::sys::bindings;
 use crate::sys::percpu::{nr_possible_cpus, possible_cpus, PerCpu};
 use crate::sys::rcu::{RcuBox, RcuReadGuard};
 use crate::sys::slab::{PtrArray, SlabCache};
+use crate::sys::system::{random_u64, totalram_bytes};
+use crate::sys::time::hz;
 use crate::sys::sync::{BhOff, SpinLocked};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering};
@@ -105,8 +107,7 @@ pub use crate::sys::time::jiffies;
 /// The hash size the original picks when `hashsize=0`: 1/1024 of RAM in
 /// bucket heads, at most 5 MiB worth, at least 256.
 pub fn auto_hashsize() -> u32 {
-    // SAFETY: reads the RAM size.
-    let ram = unsafe { bindings::nf_totalram_bytes() };
+    let ram = totalram_bytes();
     let bytes = (ram / 1024).min(5 << 20);
     ((bytes / core::mem::size_of::<*mut Flow>() as u64) as u32).max(MIN_HASHSIZE)
 }
@@ -128,11 +129,8 @@ impl MeterHandle {
         // SAFETY: CpuMeter is valid zeroed (counters, null links, a lock
         // that `init` below initialises before use).
         let cpus = unsafe { PerCpu::<CpuMeter>::new_zeroed()? };
-        let mut seed = [0u64; 4];
-        // SAFETY: fills the buffer with random bytes.
-        unsafe { bindings::get_random_bytes(seed.as_mut_ptr().cast(), core::mem::size_of_val(&seed)) };
-        // SAFETY: reads HZ.
-        let hz = unsafe { bindings::nf_hz() };
+        let seed = [random_u64(), random_u64(), random_u64(), random_u64()];
+        let hz = hz();
         let meter = KBox::new(
             Meter {
                 cpus,

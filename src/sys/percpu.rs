@@ -120,6 +120,12 @@ pub fn next_possible_cpu(from: u32) -> Option<u32> {
     possible_cpus().find(|&cpu| cpu >= from)
 }
 
+/// One more than the highest possible CPU number (`nr_cpu_ids`).
+pub fn nr_cpu_ids() -> u32 {
+    // SAFETY: reads cpumask state; no preconditions.
+    unsafe { bindings::nf_nr_cpu_ids() }
+}
+
 /// How many CPUs may ever exist.
 pub fn nr_possible_cpus() -> u32 {
     possible_cpus().count() as u32

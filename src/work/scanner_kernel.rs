@@ -6,7 +6,7 @@
 //! It sits above both the meter and the exporter, and the module owns it
 //! (through [`ScannerHandle`]); the meter knows nothing of it.
 
-use crate::export::exporter_kernel::{epoch_ms, Exporter, MeterFacts};
+use crate::export::exporter_kernel::{Exporter, MeterFacts};
 use crate::export::options::Span;
 use crate::export::source::{Record, RecordSource};
 use crate::meter::flow::Ticks;
@@ -16,8 +16,10 @@ use crate::meter::rates::{RateInput, Rates};
 use crate::meter::stats::StatsSum;
 use crate::params::{self, Protocol};
 use crate::sys::bindings;
-use crate::sys::percpu::possible_cpus;
+use crate::sys::percpu::{nr_cpu_ids, possible_cpus};
 use crate::sys::sync::KMutex;
+use crate::sys::system::current_cpu_hint;
+use crate::sys::time::{epoch_ms, monotonic_ns};
 use core::cell::UnsafeCell;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
@@ -83,8 +85,7 @@ unsafe impl Send for Scanner {}
 impl Scanner {
     /// A scanner still to be initialised in place with [`Scanner::init`].
     pub fn new(hz: u32) -> Result<Self> {
-        // SAFETY: reads nr_cpu_ids.
-        let ids = unsafe { bindings::nf_nr_cpu_ids() } as usize;
+        let ids = nr_cpu_ids() as usize;
         let mut cpu_rates = KVec::with_capacity(ids, GFP_KERNEL)?;
         for _ in 0..ids {
             cpu_rates.push(Rates::default(), GFP_KERNEL)?;
@@ -259,10 +260,9 @@ impl ScanState {
     /// One run; returns the delay until the next.
     fn run(&mut self, m: &Meter, force: bool) -> u64 {
         let now = jiffies();
-        // SAFETY: reads the clock.
-        let t0 = unsafe { bindings::nf_ktime_get_ns() };
-        // SAFETY: reads the CPU number (a hint for /proc only).
-        self.last_cpu = unsafe { bindings::nf_smp_processor_id() };
+        let t0 = monotonic_ns();
+        // A hint for /proc only.
+        self.last_cpu = current_cpu_hint();
         self.last_start = now;
         // A timeout written through /sys/module/.../parameters reaches the
         // packet path here; without memory for the copy the old one stays.
@@ -287,8 +287,7 @@ impl ScanState {
         if now.wrapping_sub(self.last_rate_at) >= RATE_INTERVAL_SECS.saturating_mul(u64::from(m.hz)) {
             self.sample_rates(m, now);
         }
-        // SAFETY: reads the clock.
-        self.last_us = unsafe { bindings::nf_ktime_get_ns() }.wrapping_sub(t0) / 1000;
+        self.last_us = monotonic_ns().wrapping_sub(t0) / 1000;
         // The original's adaptive delay: shorter while packets go out,
         // doubling while idle. (Arithmetic here and below cannot overflow
         // or divide by zero: no panic paths in kernel code.)
