@@ -79,6 +79,7 @@ pub mod sys {
     pub mod sysctl;
     pub mod system;
     pub mod udp;
+    pub mod workqueue;
     pub mod time;
 }
 

@@ -15,12 +15,12 @@ use crate::meter::meter_kernel::{jiffies, with_meter, Meter};
 use crate::meter::rates::{RateInput, Rates};
 use crate::meter::stats::StatsSum;
 use crate::params::{self, Protocol};
-use crate::sys::bindings;
 use crate::sys::percpu::{nr_cpu_ids, possible_cpus};
 use crate::sys::sync::KMutex;
 use crate::sys::system::current_cpu_hint;
 use crate::sys::time::{epoch_ms, monotonic_ns};
-use core::cell::UnsafeCell;
+use crate::sys::workqueue::{DelayedWork, HasDelayedWork, WorkItem};
+use core::ffi::c_ulong;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kernel::error::Result;
@@ -61,26 +61,32 @@ pub struct ScanState {
 
 /// The scanner. `repr(C)` with the work item first: the work callback finds
 /// the scanner from the work pointer.
-///
-/// # Invariants
-///
-/// Once [`Scanner::init`] ran, `work` is an initialised delayed work item
-/// whose callback is [`scan_work`], and the scanner does not move until it
-/// is dropped; no run is queued or running after [`Scanner::stop`].
 #[repr(C)]
 pub struct Scanner {
-    work: UnsafeCell<bindings::delayed_work>,
+    work: DelayedWork<Scanner>,
     stopping: AtomicBool,
     /// Held for a whole run; flush and resize take it too, which is what
     /// "pausing the scanner" means.
     pub state: KMutex<ScanState>,
 }
 
-// SAFETY: the work item is handed to the workqueue, which synchronises it;
-// the state is behind the mutex.
-unsafe impl Sync for Scanner {}
-// SAFETY: as above.
-unsafe impl Send for Scanner {}
+// SAFETY: `Scanner` is `repr(C)` and `work` is its first field.
+unsafe impl HasDelayedWork for Scanner {
+    fn delayed_work(&self) -> &DelayedWork<Self> {
+        &self.work
+    }
+}
+
+impl WorkItem for Scanner {
+    fn run(&self) {
+        let delay = with_meter(|m| self.state.lock().run(m, false));
+        if let Some(delay) = delay {
+            if !self.stopping.load(Ordering::Acquire) {
+                self.schedule(delay as c_ulong);
+            }
+        }
+    }
+}
 
 impl Scanner {
     /// A scanner still to be initialised in place with [`Scanner::init`].
@@ -91,7 +97,7 @@ impl Scanner {
             cpu_rates.push(Rates::default(), GFP_KERNEL)?;
         }
         Ok(Scanner {
-            work: UnsafeCell::new(bindings::delayed_work::default()),
+            work: DelayedWork::new(),
             stopping: AtomicBool::new(false),
             state: KMutex::new(ScanState {
                 delay: u64::from(hz / 10),
@@ -117,11 +123,11 @@ impl Scanner {
     ///
     /// Once, before [`Scanner::start`], on a scanner that will not move.
     pub unsafe fn init(&self) {
-        // SAFETY: per the contract.
-        unsafe {
-            bindings::nf_init_delayed_work(self.work.get(), Some(scan_work));
-            self.state.init();
-        }
+        // SAFETY: the work item is the first field of this scanner, which
+        // does not move (caller's guarantee), and is initialised once.
+        unsafe { self.work.init() };
+        // SAFETY: as above, for the mutex.
+        unsafe { self.state.init() };
     }
 
     /// Schedules the first run.
@@ -131,28 +137,23 @@ impl Scanner {
 
     /// Queues the next run in `delay` ticks, on the `exportcpu` CPU if one
     /// is set (writable at any time through /sys/module/.../parameters).
-    fn schedule(&self, delay: core::ffi::c_ulong) {
+    fn schedule(&self, delay: c_ulong) {
         let cpu = params::exportcpu();
         if cpu >= 0 {
-            // SAFETY: initialised by `init`; the scanner outlives its work
-            // (stop() cancels it).
-            let r = unsafe { bindings::nf_schedule_delayed_work_on(cpu, self.work.get(), delay) };
-            if r >= 0 {
+            if self.work.schedule_on(cpu, delay).is_ok() {
                 return;
             }
             pr_info!("can't schedule exporter on cpu {}. Disabling cpu lock.\n", cpu);
             params::exportcpu_param().set(-1);
         }
-        // SAFETY: as above.
-        unsafe { bindings::nf_schedule_delayed_work(self.work.get(), delay) };
+        self.work.schedule(delay);
     }
 
     /// Stops the scanner and waits for a run in progress.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::Release);
-        // SAFETY: initialised; cancel_delayed_work_sync also copes with a
-        // run that re-queues itself (it sees `stopping` and does not).
-        unsafe { bindings::cancel_delayed_work_sync(self.work.get()) };
+        // A run in progress sees `stopping` and does not queue itself again.
+        self.work.cancel_sync();
     }
 
     /// Exports every flow now (`flush`), pausing regular runs meanwhile.
@@ -238,22 +239,6 @@ pub fn with_work<R>(f: impl FnOnce(&Meter, &Scanner) -> R) -> Option<R> {
     // `ScannerHandle`, which outlives every registered caller (see above).
     let scanner = unsafe { &*scanner };
     with_meter(|m| f(m, scanner))
-}
-
-/// # Safety
-///
-/// Called by the workqueue with the work item of a live [`Scanner`].
-unsafe extern "C" fn scan_work(work: *mut bindings::work_struct) {
-    // SAFETY: the work_struct is the first field of the delayed_work, which
-    // is the first field of the repr(C) Scanner; the scanner outlives its
-    // queued runs (`stop` cancels them before it goes, type invariants).
-    let scanner = unsafe { &*work.cast::<Scanner>() };
-    let delay = with_meter(|m| scanner.state.lock().run(m, false));
-    if let Some(delay) = delay {
-        if !scanner.stopping.load(Ordering::Acquire) {
-            scanner.schedule(delay as core::ffi::c_ulong);
-        }
-    }
 }
 
 impl ScanState {
