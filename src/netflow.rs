@@ -80,6 +80,7 @@ pub mod sys {
     pub mod system;
     pub mod udp;
     pub mod workqueue;
+    pub mod xtables;
     pub mod time;
 }
 

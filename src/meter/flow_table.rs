@@ -107,7 +107,7 @@ impl Entry<'_> {
     }
 
     /// Takes the flow out of the table.
-    #[inline(always)]
+    #[inline]
     pub fn remove(self) -> OwnedFlow {
         // SAFETY: in the table (type invariants).
         unsafe { self.table.remove_raw(self.flow) };
@@ -210,7 +210,6 @@ impl FlowTable {
     }
 
     /// Adds a flow (with its `hash` set) as the most recent one.
-    #[inline]
     pub fn insert(&mut self, flow: OwnedFlow) {
         let f = flow.into_raw().as_ptr();
         // SAFETY: `f` is live, in no chain or list, and the table's from
@@ -245,7 +244,6 @@ impl FlowTable {
     /// # Safety
     ///
     /// `flow` must be in this table.
-    #[inline]
     unsafe fn remove_raw(&mut self, flow: NonNull<Flow>) {
         let f = flow.as_ptr();
         // SAFETY: `f` is in the table, so it is on the chain of the slot its
@@ -427,7 +425,6 @@ impl FlowList {
     }
 
     /// Appends a flow.
-    #[inline]
     pub fn push(&mut self, flow: OwnedFlow) {
         let f = flow.into_raw().as_ptr();
         // SAFETY: `f` was owned, so it is live and in no table or list; the

@@ -16,11 +16,10 @@ use super::flow_hash::{flow_hash, HashSeed};
 use super::flow_key::{parse_into, PacketInfo};
 use super::flow_table::{FlowList, FlowTable, OwnedFlow};
 use super::flow_merge::{fold_duplicates, from_several_cpus, slots_for};
-use super::packet::L3Family;
 use super::skb_kernel::Packet;
 use super::stats::CpuStats;
 use crate::params;
-use crate::sys::bindings;
+use crate::sys::xtables::{Family, TargetCall};
 use crate::sys::percpu::{nr_possible_cpus, possible_cpus, PerCpu};
 use crate::sys::rcu::{RcuBox, RcuReadGuard};
 use crate::sys::slab::{PtrArray, SlabCache};
@@ -194,7 +193,7 @@ impl Meter {
         &self,
         cpu: &CpuMeter,
         bh: &BhOff,
-        pkt: &Packet,
+        pkt: &Packet<'_>,
     ) {
         let s = &cpu.stats;
         let mut info = PacketInfo::default();
@@ -256,7 +255,7 @@ impl Meter {
         info: &PacketInfo,
         hash: u32,
         now: Ticks,
-        pkt: &Packet,
+        pkt: &Packet<'_>,
     ) -> Outcome {
         let mut credit = Credit(cpu.credit.load(Ordering::Relaxed));
         let limit = i64::from(params::maxflows());
@@ -491,20 +490,10 @@ pub fn with_meter<R>(f: impl FnOnce(&Meter) -> R) -> Option<R> {
 }
 
 /// Meters one packet handed to the NETFLOW target.
-///
-/// # Safety
-///
-/// `skb` and `par` must be what a netfilter hook passed to the target.
 #[inline]
-pub unsafe fn meter_skb(
-    skb: *const bindings::sk_buff,
-    par: *const bindings::xt_action_param,
-    family: L3Family,
-) {
+pub fn meter_target_call(call: TargetCall<'_>, family: Family) {
     with_meter(|meter| {
-        // SAFETY: what xtables passed to the target (caller's guarantee),
-        // used only during this call.
-        let pkt = unsafe { Packet::of_target_call(skb, par, family) };
+        let pkt = Packet::of(&call, family);
         meter.cpus.with_local(|cpu, bh| meter.meter_packet(cpu, bh, &pkt));
     });
 }

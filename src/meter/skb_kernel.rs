@@ -5,10 +5,10 @@
 
 use super::flow_key::NO_INTERFACE;
 use super::packet::{L3Family, PacketBytes};
-use crate::sys::bindings;
 use crate::sys::skb::{HookDevices, SkbView};
+use crate::sys::xtables::{Family, TargetCall};
 
-impl PacketBytes for SkbView {
+impl PacketBytes for SkbView<'_> {
     #[inline(always)]
     fn len(&self) -> usize {
         SkbView::len(self)
@@ -28,33 +28,23 @@ impl PacketBytes for SkbView {
 }
 
 /// One packet handed to the target: its bytes, its hook and its family.
-pub struct Packet {
+pub struct Packet<'a> {
     /// The bytes from the network header on.
-    pub bytes: SkbView,
-    devices: HookDevices,
+    pub bytes: SkbView<'a>,
+    devices: HookDevices<'a>,
     /// What the rule was registered for.
     pub family: L3Family,
 }
 
-impl Packet {
+impl<'a> Packet<'a> {
     /// The packet of a target call.
-    ///
-    /// # Safety
-    ///
-    /// `skb` and `par` must be what xtables passed to the target, and the
-    /// value used only during that call.
     #[inline(always)]
-    pub unsafe fn of_target_call(
-        skb: *const bindings::sk_buff,
-        par: *const bindings::xt_action_param,
-        family: L3Family,
-    ) -> Self {
-        // SAFETY: the skb of the call, which nobody modifies during a target
-        // call and which the value does not outlive (caller's guarantee).
-        let bytes = unsafe { SkbView::new(skb) };
-        // SAFETY: the parameter block of the same call (caller's guarantee).
-        let devices = unsafe { HookDevices::of(par) };
-        Packet { bytes, devices, family }
+    pub fn of(call: &TargetCall<'a>, family: Family) -> Self {
+        let family = match family {
+            Family::Ipv4 => L3Family::Ipv4,
+            Family::Ipv6 => L3Family::Ipv6,
+        };
+        Packet { bytes: call.skb(), devices: call.devices(), family }
     }
 
     /// The input interface, truncated to the 16 bits NetFlow v5 carries,

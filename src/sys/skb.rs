@@ -8,6 +8,7 @@
 
 use super::bindings;
 use core::ffi::c_void;
+use core::marker::PhantomData;
 
 /// Reads a `T` at `offset` bytes into the object at `base`.
 ///
@@ -28,11 +29,11 @@ unsafe fn field<T: Copy>(base: *const c_void, offset: u32) -> T {
 ///
 /// # Invariants
 ///
-/// `skb` is a valid socket buffer that nobody modifies while the view
-/// lives; `network .. network + linear` is readable memory of its linear
-/// area and `total` is the number of bytes from the network header to the
-/// end of the buffer.
-pub struct SkbView {
+/// `skb` is a valid socket buffer that nobody modifies for `'a` (the
+/// target call); `network .. network + linear` is readable memory of its
+/// linear area and `total` is the number of bytes from the network header
+/// to the end of the buffer.
+pub struct SkbView<'a> {
     skb: *const bindings::sk_buff,
     /// The network header in the linear area.
     network: *const u8,
@@ -44,16 +45,17 @@ pub struct SkbView {
     offset: i32,
     /// `skb->len`.
     skb_len: u32,
+    _call: PhantomData<&'a bindings::sk_buff>,
 }
 
-impl SkbView {
+impl SkbView<'_> {
     /// Takes the view of `skb`.
     ///
     /// # Safety
     ///
     /// `skb` must be a valid socket buffer that nobody modifies while the
-    /// view lives (true for the skb handed to an xtables target during the
-    /// target call).
+    /// view lives (true for the skb handed to an xtables target, for the
+    /// duration of the target call).
     #[inline(always)]
     pub unsafe fn new(skb: *const bindings::sk_buff) -> Self {
         let base = skb.cast::<c_void>();
@@ -76,7 +78,7 @@ impl SkbView {
         let after = |n: i64| n.wrapping_sub(i64::from(offset)).clamp(0, i64::from(u32::MAX)) as u32;
         // INVARIANT: the linear area holds `headlen` bytes from `data`, so
         // `linear` bytes from the network header; `total` likewise from `len`.
-        Self { skb, network, linear: after(headlen), total: after(i64::from(len)), offset, skb_len: len }
+        Self { skb, network, linear: after(headlen), total: after(i64::from(len)), offset, skb_len: len, _call: PhantomData }
     }
 
     /// `skb->len`: the whole buffer's length, counted for dropped packets.
@@ -163,13 +165,14 @@ impl SkbView {
 ///
 /// # Invariants
 ///
-/// `state` is the hook state of a target call in progress; the devices it
-/// names are held by the hook for the duration of the call.
-pub struct HookDevices {
+/// `state` is the hook state of a target call in progress for `'a`; the
+/// devices it names are held by the hook for the duration of the call.
+pub struct HookDevices<'a> {
     state: *const bindings::nf_hook_state,
+    _call: PhantomData<&'a bindings::nf_hook_state>,
 }
 
-impl HookDevices {
+impl HookDevices<'_> {
     /// The hook state of a target call.
     ///
     /// # Safety
@@ -181,7 +184,7 @@ impl HookDevices {
         // INVARIANT: the hook state of the call lives as long as the call.
         // SAFETY: `par` is the valid parameter block of the call (caller's
         // guarantee).
-        Self { state: unsafe { (*par).state } }
+        Self { state: unsafe { (*par).state }, _call: PhantomData }
     }
 
     /// The ifindex of the device at `offset` in the hook state, or `None`
