@@ -71,6 +71,7 @@ pub mod sys {
     pub mod fmtbuf;
     pub mod netdev;
     pub mod percpu;
+    pub mod procfs;
     pub mod rcu;
     pub mod seq;
     pub mod skb;

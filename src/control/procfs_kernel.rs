@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! `/proc/net/stat/ipt_netflow`, `ipt_netflow_snmp` and `ipt_netflow_flows`.
 
-use crate::params;
 use super::proc_text::{
     self, CpuRow, ExportInfo, FlowRow, FlowsInfo, HashInfo, SnmpTotals, SockRow, TemplateInfo,
 };
@@ -9,23 +8,16 @@ use crate::export::destination::MAX_DESTINATIONS;
 use crate::meter::expiry::dump_flags;
 use crate::meter::meter_kernel::{jiffies, with_meter, FlowCache, Meter};
 use crate::meter::stats::StatsSum;
-use crate::sys::bindings;
-use crate::work::scanner_kernel::{with_work, Scanner};
-use crate::sys::cstr::as_c_ptr;
-use crate::sys::system::module_version;
+use crate::params;
 use crate::sys::percpu::{next_possible_cpu, possible_cpus, present_cpus};
+use crate::sys::procfs::{ProcEntry, SeqRecords, ShowFile};
 use crate::sys::seq::SeqWriter;
-use core::ffi::{c_int, c_void, CStr};
-use core::ptr::null_mut;
+use crate::sys::system::module_version;
+use crate::work::scanner_kernel::{with_work, Scanner};
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::alloc::flags::GFP_ATOMIC;
-use kernel::error::{code::ENOMEM, Result};
+use kernel::error::Result;
 use kernel::prelude::{KVec, GFP_KERNEL};
-
-/// Everyone may read the statistics.
-const MODE: bindings::umode_t = 0o444;
-
-type ShowFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void) -> c_int;
 
 /// Per-CPU rows plus their total, from one pass over the counters.
 struct Snapshot {
@@ -213,29 +205,23 @@ fn write_snmp(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     proc_text::write_snmp(w, &totals, cpu_rows(m, sc), ex.socks().copied())
 }
 
-/// `show` of `ipt_netflow`.
-///
-/// # Safety
-///
-/// Called by the seq_file core with the seq_file being filled.
-unsafe extern "C" fn show_stat(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
-    // SAFETY: called by the seq_file core with its live seq_file.
-    let mut w = unsafe { SeqWriter::new(m) };
-    // Writing into a seq_file cannot fail; overflow is retried by the core.
-    let _ = with_work(|meter, sc| write_stat(&mut w, meter, sc));
-    0
+/// `ipt_netflow`: the statistics.
+struct StatFile;
+
+impl ShowFile for StatFile {
+    fn show(w: &mut SeqWriter) {
+        // Writing into a seq_file cannot fail; overflow is retried by the core.
+        let _ = with_work(|meter, sc| write_stat(w, meter, sc));
+    }
 }
 
-/// `show` of `ipt_netflow_snmp`.
-///
-/// # Safety
-///
-/// Called by the seq_file core with the seq_file being filled.
-unsafe extern "C" fn show_snmp(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
-    // SAFETY: called by the seq_file core with its live seq_file.
-    let mut w = unsafe { SeqWriter::new(m) };
-    let _ = with_work(|meter, sc| write_snmp(&mut w, meter, sc));
-    0
+/// `ipt_netflow_snmp`: the counters for the SNMP agent.
+struct SnmpFile;
+
+impl ShowFile for SnmpFile {
+    fn show(w: &mut SeqWriter) {
+        let _ = with_work(|meter, sc| write_snmp(w, meter, sc));
+    }
 }
 
 // --- The flow dump ----------------------------------------------------------
@@ -248,7 +234,8 @@ const DUMP_ROWS: usize = 64;
 /// The dump's iterator, in the seq_file's private data (zeroed at open).
 /// Flows are copied a few buckets at a time under the owning CPU's lock and
 /// printed without it, so readers never hold up the packet path for long
-/// and every line is a consistent copy of one flow.
+/// and every line is a consistent copy of one flow. Position 0 is the
+/// header line; rows follow.
 #[repr(C)]
 struct DumpIter {
     cpu: u32,
@@ -258,13 +245,6 @@ struct DumpIter {
     i: usize,
     finished: bool,
     rows: [FlowRow; DUMP_ROWS],
-}
-
-/// The header "record": the address of this byte, which is never a row.
-static HEADER_TOKEN: u8 = 0;
-
-fn header() -> *mut c_void {
-    core::ptr::from_ref(&HEADER_TOKEN).cast_mut().cast()
 }
 
 impl DumpIter {
@@ -277,20 +257,18 @@ impl DumpIter {
         self.finished = false;
     }
 
-    /// The current row, refilling from the tables when the copy is used up.
-    fn current(&mut self) -> *mut c_void {
+    /// Whether there is a current row, refilling from the tables when the
+    /// copy is used up.
+    fn current(&mut self) -> bool {
         if self.i < self.n {
-            return core::ptr::from_mut(&mut self.rows[self.i]).cast();
+            return true;
         }
         self.n = 0;
         self.i = 0;
         while !self.finished && self.n == 0 {
             self.refill();
         }
-        if self.n == 0 {
-            return null_mut();
-        }
-        core::ptr::from_mut(&mut self.rows[0]).cast()
+        self.n != 0
     }
 
     fn refill(&mut self) {
@@ -328,119 +306,51 @@ impl DumpIter {
     }
 }
 
-/// # Safety
-///
-/// Called by the seq_file core; the private data is a zeroed `DumpIter`.
-unsafe extern "C" fn dump_start(m: *mut bindings::seq_file, pos: *mut bindings::loff_t) -> *mut c_void {
-    // SAFETY: proc_create_seq_private gave every open file a DumpIter.
-    let it = unsafe { &mut *bindings::nf_seq_private(m).cast::<DumpIter>() };
-    // SAFETY: `pos` is the core's position.
-    let pos = unsafe { *pos };
-    if pos == 0 {
-        it.reset();
-        return header();
+// SAFETY: all-zero is a valid DumpIter: integers, `false` and rows of
+// plain numbers.
+unsafe impl SeqRecords for DumpIter {
+    fn start(&mut self, pos: i64) -> bool {
+        if pos == 0 {
+            self.reset();
+            return true; // the header
+        }
+        if pos != self.pos {
+            // Seeking is not supported: a jump ends the dump.
+            return false;
+        }
+        self.current()
     }
-    if pos != it.pos {
-        // Seeking is not supported: a jump ends the dump.
-        return null_mut();
+
+    fn next(&mut self) -> bool {
+        let from_header = self.pos == 0;
+        self.pos += 1;
+        if !from_header {
+            self.i += 1;
+        }
+        self.current()
     }
-    it.current()
+
+    fn show(&self, w: &mut SeqWriter) {
+        if self.pos == 0 {
+            let _ = core::fmt::Write::write_str(w, proc_text::FLOWS_HEADER);
+        } else if let Some(row) = self.rows.get(self.i) {
+            let _ = proc_text::write_flow_line(w, self.pos as u64, row);
+        }
+    }
 }
-
-/// # Safety
-///
-/// As for [`dump_start`].
-unsafe extern "C" fn dump_next(m: *mut bindings::seq_file, v: *mut c_void, pos: *mut bindings::loff_t) -> *mut c_void {
-    // SAFETY: as in dump_start.
-    let it = unsafe { &mut *bindings::nf_seq_private(m).cast::<DumpIter>() };
-    // SAFETY: the core's position.
-    unsafe { *pos += 1 };
-    it.pos += 1;
-    if v != header() {
-        it.i += 1;
-    }
-    it.current()
-}
-
-/// # Safety
-///
-/// As for [`dump_start`].
-unsafe extern "C" fn dump_stop(_m: *mut bindings::seq_file, _v: *mut c_void) {}
-
-/// # Safety
-///
-/// As for [`dump_start`]; `v` is what start/next returned.
-unsafe extern "C" fn dump_show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
-    // SAFETY: the live seq_file of this call.
-    let mut w = unsafe { SeqWriter::new(m) };
-    if v == header() {
-        let _ = core::fmt::Write::write_str(&mut w, proc_text::FLOWS_HEADER);
-        return 0;
-    }
-    // SAFETY: as in dump_start.
-    let it = unsafe { &*bindings::nf_seq_private(m).cast::<DumpIter>() };
-    // SAFETY: `v` points at a row of the iterator.
-    let row = unsafe { &*v.cast::<FlowRow>() };
-    let _ = proc_text::write_flow_line(&mut w, it.pos as u64, row);
-    0
-}
-
-static DUMP_OPS: bindings::seq_operations = bindings::seq_operations {
-    start: Some(dump_start),
-    stop: Some(dump_stop),
-    next: Some(dump_next),
-    show: Some(dump_show),
-};
 
 /// The registered /proc files; removed when dropped.
 pub struct ProcFiles {
-    created: usize,
+    _files: [ProcEntry; 3],
 }
-
-const NAMES: [&CStr; 3] = [c"ipt_netflow", c"ipt_netflow_snmp", c"ipt_netflow_flows"];
 
 impl ProcFiles {
-    /// Creates the files under `/proc/net/stat` of the initial namespace.
+    /// Creates the files under `/proc/net/stat` of the initial namespace
+    /// (those made before a failure are removed again).
     pub fn register() -> Result<Self> {
-        let mut files = Self { created: 0 };
-        let singles: [(&CStr, ShowFn); 2] = [(NAMES[0], show_stat), (NAMES[1], show_snmp)];
-        for (name, show) in singles {
-            // SAFETY: `name` is static; the parent is init_net's stat dir,
-            // which lives as long as the kernel; `show` stays valid until
-            // `drop` removes the entry (remove_proc_entry waits for readers).
-            let pde = unsafe {
-                bindings::proc_create_single_data(as_c_ptr(name), MODE, bindings::nf_proc_net_stat(), Some(show), null_mut())
-            };
-            if pde.is_null() {
-                return Err(ENOMEM); // `files` drops and removes what exists
-            }
-            files.created += 1;
-        }
-        // SAFETY: as above; the ops table is static and the private data is
-        // a zeroed DumpIter per open file.
-        let pde = unsafe {
-            bindings::proc_create_seq_private(
-                as_c_ptr(NAMES[2]),
-                MODE,
-                bindings::nf_proc_net_stat(),
-                &DUMP_OPS,
-                core::mem::size_of::<DumpIter>() as u32,
-                null_mut(),
-            )
-        };
-        if pde.is_null() {
-            return Err(ENOMEM);
-        }
-        files.created += 1;
-        Ok(files)
-    }
-}
-
-impl Drop for ProcFiles {
-    fn drop(&mut self) {
-        for name in NAMES.iter().take(self.created) {
-            // SAFETY: created in `register`; removal waits for open readers.
-            unsafe { bindings::remove_proc_entry(as_c_ptr(name), bindings::nf_proc_net_stat()) };
-        }
+        let stat = ProcEntry::single::<StatFile>(c"ipt_netflow")?;
+        let snmp = ProcEntry::single::<SnmpFile>(c"ipt_netflow_snmp")?;
+        let flows = ProcEntry::seq::<DumpIter>(c"ipt_netflow_flows")?;
+        Ok(ProcFiles { _files: [stat, snmp, flows] })
     }
 }
