@@ -124,7 +124,6 @@ impl Exporter {
             sequence: 0,
             pdu_count: 0,
             stats: ExportStats::default(),
-            // SAFETY: reads HZ.
             hz: u64::from(hz()).max(1),
             dest_text: [0; 256],
             dest_len: 0,

@@ -117,6 +117,11 @@ impl Entry<'_> {
 }
 
 /// A CPU's flows, reachable by key and in recency order.
+///
+/// # Invariants
+///
+/// Those of the module documentation above; `buckets` points to
+/// `nbuckets` slots that the owner keeps alive (see [`FlowTable::new`]).
 pub struct FlowTable {
     buckets: *mut *mut Flow,
     nbuckets: u32,
@@ -232,7 +237,8 @@ impl FlowTable {
         if self.lru_head == f {
             return;
         }
-        // SAFETY: `f` is on our LRU list.
+        // SAFETY: `f` is in this table (caller's guarantee), so on its LRU
+        // list.
         unsafe {
             self.lru_unlink(f);
             self.lru_push_head(f);
@@ -319,7 +325,7 @@ impl FlowTable {
             let mut cur = unsafe { *self.buckets.add(b as usize) };
             let mut more = true;
             while let Some(flow) = NonNull::new(cur) {
-                // SAFETY: live flow of this table.
+                // SAFETY: a flow on a chain of this table, live (invariants).
                 let flow = unsafe { flow.as_ref() };
                 more &= f(b, flow);
                 cur = flow.hash_next;
@@ -389,6 +395,11 @@ impl FlowTable {
 
 /// A FIFO of flows that left their table (expired, waiting for export),
 /// linked through their `hash_next` field.
+///
+/// # Invariants
+///
+/// `head` to `tail` through `hash_next` are `len` live records that the
+/// list owns alone (each was an [`OwnedFlow`]); both are null when empty.
 pub struct FlowList {
     head: *mut Flow,
     tail: *mut Flow,
@@ -443,13 +454,13 @@ impl FlowList {
     /// Takes the first flow.
     pub fn pop(&mut self) -> Option<OwnedFlow> {
         let f = NonNull::new(self.head)?;
-        // SAFETY: listed flows are live.
+        // SAFETY: `f` is the head of this list, live (list invariants).
         self.head = unsafe { (*f.as_ptr()).hash_next };
         if self.head.is_null() {
             self.tail = null_mut();
         }
         self.len -= 1;
-        // SAFETY: as above; the flow leaves the list.
+        // SAFETY: `f` is live (list invariants); it leaves the list.
         unsafe { (*f.as_ptr()).hash_next = null_mut() };
         // SAFETY: out of the list, which was the only thing referring to it.
         Some(unsafe { OwnedFlow::from_raw(f) })
@@ -461,7 +472,7 @@ impl FlowList {
             return;
         };
         match NonNull::new(self.tail) {
-            // SAFETY: our tail is live.
+            // SAFETY: the tail of this list is live (list invariants).
             Some(t) => unsafe { (*t.as_ptr()).hash_next = h.as_ptr() },
             None => self.head = h.as_ptr(),
         }
@@ -543,7 +554,7 @@ mod tests {
             let mut v = Vec::new();
             let mut cur = self.table.lru_head;
             while let Some(f) = NonNull::new(cur) {
-                // SAFETY: live flows of the table.
+                // SAFETY: flows on the table's LRU list are live.
                 let f = unsafe { f.as_ref() };
                 v.push(f.key.d_port);
                 cur = f.lru_next;

@@ -20,10 +20,10 @@ pub fn for_each_interface(mut f: impl FnMut(&NetdevFacts)) {
         // RTNL is held.
         unsafe { bindings::nf_netdev_facts(dev, &mut facts) };
         f(&facts);
-        // SAFETY: as above.
+        // SAFETY: under the RTNL, `dev` still listed in init_net.
         dev = unsafe { bindings::nf_netdev_next(dev) };
     }
-    // SAFETY: taken above.
+    // SAFETY: the RTNL taken at the start of this function.
     unsafe { bindings::rtnl_unlock() };
 }
 

@@ -75,7 +75,7 @@ impl<T: Sync> Drop for PerCpu<T> {
 pub fn present_cpus() -> impl ExactSizeIterator<Item = u32> {
     // SAFETY: reads of cpumask state; no preconditions.
     let ids = unsafe { bindings::nf_nr_cpu_ids() };
-    // SAFETY: as above.
+    // SAFETY: reads the present-CPU count; no preconditions.
     let count = unsafe { bindings::nf_num_present_cpus() } as usize;
     // SAFETY: `cpu` is below nr_cpu_ids.
     let cpus = (0..ids).filter(|&cpu| unsafe { bindings::nf_cpu_present(cpu) });

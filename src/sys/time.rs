@@ -17,7 +17,7 @@ pub fn jiffies() -> u64 {
 
 /// Ticks per second (`HZ`).
 pub fn hz() -> u32 {
-    // SAFETY: reads a constant.
+    // SAFETY: returns the compile-time HZ; no precondition.
     unsafe { bindings::nf_hz() }
 }
 

@@ -117,6 +117,6 @@ pub fn not_connected() -> Error {
 
 /// The smallest send buffer the kernel accepts.
 pub fn min_sndbuf() -> i32 {
-    // SAFETY: reads a constant.
+    // SAFETY: reads the kernel's SOCK_MIN_SNDBUF; no precondition.
     unsafe { bindings::nf_sock_min_sndbuf() }
 }

@@ -107,7 +107,8 @@ impl<T: HasDelayedWork> DelayedWork<T> {
         if !self.initialised.load(Ordering::Acquire) {
             return Ok(());
         }
-        // SAFETY: as in `schedule`.
+        // SAFETY: an initialised item whose owner outlives the run, as in
+        // `schedule`; the helper checks that `cpu` is online.
         to_result(unsafe { bindings::nf_schedule_delayed_work_on(cpu, self.work.get(), delay) })
     }
 }

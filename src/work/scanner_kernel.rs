@@ -126,7 +126,8 @@ impl Scanner {
         // SAFETY: the work item is the first field of this scanner, which
         // does not move (caller's guarantee), and is initialised once.
         unsafe { self.work.init() };
-        // SAFETY: as above, for the mutex.
+        // SAFETY: the mutex is a field of this scanner, which does not move,
+        // and is initialised once (caller's guarantee).
         unsafe { self.state.init() };
     }
 
