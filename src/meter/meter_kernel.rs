@@ -443,6 +443,11 @@ enum Outcome {
 
 /// Owns the published [`Meter`]; dropping it unpublishes it, frees every
 /// flow left and the tables.
+///
+/// # Invariants
+///
+/// `meter` is the meter published in `METER`, with every per-CPU lock
+/// initialised, until `drop` unpublishes it.
 pub struct MeterHandle {
     meter: KBox<Meter>,
 }

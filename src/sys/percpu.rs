@@ -13,6 +13,12 @@ use kernel::error::{code::ENOMEM, Result};
 /// `T` must be valid when all-zero and usable through shared references from
 /// several CPUs at once (its fields are counters with a single writer, see
 /// `meter::stats`), hence the `Sync` bound.
+///
+/// # Invariants
+///
+/// `ptr` is a live `alloc_percpu` allocation of a `T` per possible CPU,
+/// valid as `T` (zeroed at allocation, which `new_zeroed`'s caller vouched
+/// for), freed only by `drop`.
 pub struct PerCpu<T: Sync> {
     ptr: NonNull<c_void>,
     _marker: PhantomData<T>,
@@ -35,6 +41,7 @@ impl<T: Sync> PerCpu<T> {
             bindings::nf_alloc_percpu(core::mem::size_of::<T>(), core::mem::align_of::<T>())
         };
         let ptr = NonNull::new(raw).ok_or(ENOMEM)?;
+        // INVARIANT: a zeroed per-CPU `T`, valid zeroed (caller's guarantee).
         Ok(Self { ptr, _marker: PhantomData })
     }
 
