@@ -47,7 +47,7 @@ uninstall:
 clean:
 	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKEFLAGS) clean
 	$(MAKE) -C libxt clean
-	rm -f src/sys/bindings_generated.rs
+	rm -f src/sys/bindings_generated.rs src/params/bindings_generated.rs
 
 distclean: clean
 	rm -f config.mk

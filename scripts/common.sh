@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Shared settings for the project's scripts. Sourced, never run.
 
 # Everything that is expensive to make and independent of the checkout (kernel

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Puts Debian's linux-source-SERIES tarball in the cache and prints its path.
 # 6.12 comes from bookworm-security (in the machine's apt sources); 7.3 from
 # trixie-backports through a private apt list, leaving the machine's apt

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Installs everything the build, the demo and the tests need on a Debian 12
 # (bookworm) machine: kernel build dependencies, clang/libclang 19 (kernel 7.3
 # needs libclang >= 17, KASAN with Rust needs a clang-built kernel), bindgen,

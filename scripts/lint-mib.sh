@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Checks IPT-NETFLOW-MIB.my (or the MIB file given) with smilint (Debian package smitools) at every
 # level (-l 6) and fails on any error or warning it prints.
 #

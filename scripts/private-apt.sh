@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Runs apt-get against one extra Debian suite through a private sources list
 # and state directory, so the machine's own apt configuration is never changed.
 #

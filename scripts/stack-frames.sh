@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Fails when a function of a built module reserves more stack than LIMIT
 # bytes (default 4500):
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The pure logic of ipt_NETFLOW, as a host library.
 //!
 //! Every module listed here is `no_std`, allocation-free and independent of
@@ -8,6 +9,11 @@
 
 #[cfg(test)]
 extern crate std;
+
+/// The module parameters' pure side.
+pub mod params {
+    pub mod protocol;
+}
 
 /// Where packets come in: header parsing and the per-CPU counters.
 pub mod meter {
@@ -35,5 +41,6 @@ pub mod export {
     pub mod options;
     pub mod pdu;
     pub mod record;
+    pub mod source;
     pub mod template;
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! ipt_NETFLOW: an iptables/ip6tables `NETFLOW` target that meters packets
 //! into flows and exports them as NetFlow v5, v9 and IPFIX.
 //!
@@ -24,14 +25,18 @@ pub mod meter {
     pub mod meter_kernel;
     pub mod packet;
     pub mod rates;
-    pub mod scanner_kernel;
+    pub mod skb_kernel;
     pub mod stats;
     pub mod target_kernel;
 }
 
+/// The work that drains the flow tables into the exporter.
+pub mod work {
+    pub mod scanner_kernel;
+}
+
 /// What operators set and see: parameters and /proc files.
 pub mod control {
-    pub mod params_kernel;
     pub mod proc_text;
     pub mod procfs_kernel;
     pub mod sysctl_kernel;
@@ -46,7 +51,17 @@ pub mod export {
     pub mod pdu;
     pub mod record;
     pub mod socket_kernel;
+    pub mod source;
     pub mod template;
+}
+
+/// The module parameters: what every layer above sys may read.
+pub mod params {
+    pub mod bindings;
+    mod params_kernel;
+    pub mod protocol;
+    pub use params_kernel::*;
+    pub use protocol::Protocol;
 }
 
 /// Kernel bindings, C helper wrappers and the safe abstractions over them.
@@ -56,10 +71,17 @@ pub mod sys {
     pub mod fmtbuf;
     pub mod netdev;
     pub mod percpu;
+    pub mod procfs;
+    pub mod rcu;
     pub mod seq;
     pub mod skb;
     pub mod slab;
     pub mod sync;
+    pub mod sysctl;
+    pub mod system;
+    pub mod udp;
+    pub mod workqueue;
+    pub mod xtables;
     pub mod time;
 }
 
@@ -67,6 +89,7 @@ use control::procfs_kernel::ProcFiles;
 use control::sysctl_kernel::Sysctls;
 use meter::meter_kernel::MeterHandle;
 use meter::target_kernel::TargetRegistration;
+use work::scanner_kernel::ScannerHandle;
 
 module! {
     type: Netflow,
@@ -82,17 +105,21 @@ struct Netflow {
     _targets: TargetRegistration,
     _sysctl: Sysctls,
     _proc: ProcFiles,
+    _scanner: ScannerHandle,
     _meter: MeterHandle,
 }
 
 impl kernel::Module for Netflow {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        control::params_kernel::validate()?;
-        let hashsize = match control::params_kernel::hashsize_param() {
+        params::validate()?;
+        let hashsize = match params::hashsize_at_load() {
             n if n > 0 => (n as u32).max(meter::meter_kernel::MIN_HASHSIZE),
             _ => meter::meter_kernel::auto_hashsize(),
         };
         let meter = MeterHandle::new(hashsize)?;
+        // Made before the hash size is logged: the log lists the
+        // destinations the exporter adds first, then the hash size.
+        let scanner = ScannerHandle::new(meter.get().hz)?;
         pr_info!(
             "hashsize {} ({}K)\n",
             meter.get().hashsize.load(core::sync::atomic::Ordering::Relaxed),
@@ -101,12 +128,11 @@ impl kernel::Module for Netflow {
         let proc = ProcFiles::register()?;
         let sysctl = Sysctls::register()?;
         let targets = TargetRegistration::register()?;
-        meter.get().scanner.start();
-        let protocol = control::params_kernel::protocol();
-        let name = if protocol == 10 { "ipfix" } else { "netflow" };
-        pr_info!("ipt_NETFLOW protocol version {} ({}) enabled.\n", protocol, name);
+        scanner.start();
+        let protocol = params::protocol();
+        pr_info!("ipt_NETFLOW protocol version {} ({}) enabled.\n", protocol.number(), protocol.family_name());
         pr_info!("ipt_NETFLOW is loaded.\n");
-        Ok(Netflow { _targets: targets, _sysctl: sysctl, _proc: proc, _meter: meter })
+        Ok(Netflow { _targets: targets, _sysctl: sysctl, _proc: proc, _scanner: scanner, _meter: meter })
     }
 }
 

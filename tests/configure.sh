@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # configure refuses the trees it cannot build against, each with a message
 # that names the cause. Uses fake trees (a .config and a few files), so it
 # needs no kernel build.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # `make demo`: builds what it needs (first run: about 15 minutes, mostly the
 # kernel), boots the 7.3 test kernel in a VM, loads ipt_NETFLOW, adds
 # iptables and ip6tables rules, sends traffic between namespaces and shows

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Our v5, v9 and IPFIX packets decoded by Wireshark's cflow dissector
 //! (tshark), an implementation we did not write: every flow's addresses,
 //! ports, protocol, packets and bytes must come out as we put them in.

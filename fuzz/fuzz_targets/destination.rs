@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Any string given to `destination` either parses into destinations whose
 //! display form parses back to the same destinations, or is refused: never
 //! a panic.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Feeds arbitrary bytes to the flow-key extractor as IPv4 and as IPv6, in
 //! a window that may be shorter than the buffer (like a packet whose linear
 //! part ends early): it must never panic or read past the window, and a

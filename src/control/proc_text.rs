@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The text of `/proc/net/stat/ipt_netflow` and `/proc/net/stat/ipt_netflow_snmp`.
 //!
 //! Scripts, Prometheus exporters and the SNMP agent parse these files, so
@@ -9,6 +10,7 @@ use crate::export::destination::Destination;
 use crate::meter::flow::Flow;
 use crate::meter::flow_key::FlowKey;
 use crate::meter::stats::StatsSum;
+use crate::params::protocol::Protocol;
 use core::fmt::{self, Write};
 use core::net::{Ipv4Addr, Ipv6Addr};
 
@@ -50,10 +52,18 @@ pub struct TemplateInfo {
 }
 
 /// The protocol line: `Protocol version 10 (ipfix), refresh-rate ...`.
-pub fn write_protocol_line(w: &mut impl Write, protocol: u32, tpl: &TemplateInfo) -> fmt::Result {
-    let name = if protocol == 10 { "ipfix" } else { "netflow" };
-    write!(w, "Protocol version {protocol} ({name})")?;
-    if protocol == 9 || protocol == 10 {
+pub fn write_protocol_line(
+    w: &mut impl Write,
+    protocol: Protocol,
+    tpl: &TemplateInfo,
+) -> fmt::Result {
+    write!(
+        w,
+        "Protocol version {} ({})",
+        protocol.number(),
+        protocol.family_name()
+    )?;
+    if protocol != Protocol::V5 {
         write!(
             w,
             ", refresh-rate {}, timeout-rate {}, (templates {}, active {}).",
@@ -534,10 +544,10 @@ mod tests {
             active: 2,
         };
         let mut s = String::new();
-        write_protocol_line(&mut s, 5, &tpl).unwrap();
+        write_protocol_line(&mut s, Protocol::V5, &tpl).unwrap();
         assert_eq!(s, "Protocol version 5 (netflow)\n");
         s.clear();
-        write_protocol_line(&mut s, 10, &tpl).unwrap();
+        write_protocol_line(&mut s, Protocol::Ipfix, &tpl).unwrap();
         assert_eq!(
             s,
             "Protocol version 10 (ipfix), refresh-rate 20, timeout-rate 30, (templates 3, active 2).\n"
@@ -704,7 +714,7 @@ mod tests {
             bucket: 0x1f,
             due: 1,
             key,
-            o_ifc: 0xffff,
+            o_ifc: crate::meter::flow_key::NO_INTERFACE,
             nexthop: [0; 16],
             tcp_flags: 0x1b,
             options: 0,

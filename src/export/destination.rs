@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The `destination` parameter and sysctl: where export packets go.
 //!
 //! Syntax (the original's): destinations separated by any of `" ,;\t\n"`,

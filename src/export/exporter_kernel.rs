@@ -1,5 +1,8 @@
-//! The exporter: turns flows that left the tables into NetFlow v5, v9 or
-//! IPFIX packets and sends each packet to every destination.
+// SPDX-License-Identifier: GPL-2.0-only
+//! The exporter: turns the records of every [`RecordSource`] (the flows
+//! that left the tables) into NetFlow v5, v9 or IPFIX packets and sends
+//! each packet to every destination. What was exported and what was lost is
+//! counted here, whatever the source.
 //!
 //! It runs only inside the scanner (under its mutex), so none of its state
 //! needs a lock of its own.
@@ -9,15 +12,15 @@ use super::netflow_v5::{V5Header, V5Packet, V5Record};
 use super::options::{interface_description, InterfaceFacts, OptionsRecord, OptionsSchedule, Span, IF_DESC_LEN};
 use super::pdu::{Full, Pdu, PduHeader, TemplateCache};
 use super::record::{write_record, FlowTimes};
+use super::source::{Record, RecordSource};
 use super::socket_kernel::ExportSocket;
 use super::template::{FieldList, TemplateKey, Version};
-use crate::control::params_kernel as params;
 use crate::meter::flow::{Flow, Ticks};
-use crate::meter::flow_table::FlowList;
-use crate::sys::bindings;
+use crate::params::{self, Protocol};
 use crate::sys::fmtbuf::FmtBuf;
 use crate::sys::netdev::{c_text, for_each_interface};
-use crate::sys::time::jiffies;
+use crate::sys::system::module_version;
+use crate::sys::time::{epoch_ms, hz, jiffies, real_time, uptime_ms};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::error::Result;
 use kernel::prelude::*;
@@ -56,10 +59,10 @@ struct Pending {
 
 /// The exporter's state.
 pub struct Exporter {
-    /// 5, 9 or 10.
-    pub protocol: i32,
+    /// The export protocol in force.
+    pub protocol: Protocol,
     /// One socket per destination.
-    pub socks: KVec<KBox<ExportSocket>>,
+    socks: KVec<KBox<ExportSocket>>,
     v5: KBox<V5Packet>,
     pdu: KBox<Pdu>,
     /// Templates of the current protocol.
@@ -99,31 +102,18 @@ pub struct MeterFacts {
     pub drop_span: Option<Span>,
 }
 
-/// Milliseconds since the Unix epoch, now.
-pub fn epoch_ms() -> u64 {
-    let mut ts = bindings::nf_timespec::default();
-    // SAFETY: fills `ts` with the wall clock.
-    unsafe { bindings::nf_real_time(&mut ts) };
-    (ts.sec as u64).saturating_mul(1000).saturating_add(ts.nsec as u64 / 1_000_000)
-}
-
-fn version_of(protocol: i32) -> Version {
-    if protocol == 10 {
-        Version::Ipfix
-    } else {
-        Version::V9
+/// The template flavour of a protocol (v5 has none: its PDU builder is
+/// never used, any flavour does).
+fn version_of(protocol: Protocol) -> Version {
+    match protocol {
+        Protocol::Ipfix => Version::Ipfix,
+        Protocol::V5 | Protocol::V9 => Version::V9,
     }
-}
-
-/// Milliseconds since boot at `j` jiffies.
-fn uptime_ms(j: Ticks) -> u64 {
-    // SAFETY: pure conversion.
-    unsafe { bindings::nf_uptime_ms(j as core::ffi::c_ulong) }
 }
 
 impl Exporter {
     /// An exporter for `protocol` to the destinations in `dest`.
-    pub fn new(protocol: i32, dest: &str) -> Result<Self> {
+    pub fn new(protocol: Protocol, dest: &str) -> Result<Self> {
         let mut e = Exporter {
             protocol,
             socks: KVec::new(),
@@ -134,8 +124,7 @@ impl Exporter {
             sequence: 0,
             pdu_count: 0,
             stats: ExportStats::default(),
-            // SAFETY: reads HZ.
-            hz: u64::from(unsafe { bindings::nf_hz() }).max(1),
+            hz: u64::from(hz()).max(1),
             dest_text: [0; 256],
             dest_len: 0,
             cberr_seen: 0,
@@ -158,17 +147,8 @@ impl Exporter {
     }
 
     fn set_domain_name(&mut self) {
-        // SAFETY: both are static strings of the module (or NULL).
-        let (version, src) = unsafe { (bindings::nf_version(), bindings::nf_srcversion()) };
-        let text = |p: *const core::ffi::c_char| {
-            if p.is_null() {
-                ""
-            } else {
-                // SAFETY: a NUL-terminated string that lives as long as the module.
-                unsafe { crate::sys::cstr::from_c_ptr(p) }.to_str().unwrap_or("")
-            }
-        };
-        let name = FmtBuf::<64>::of(format_args!("ipt_NETFLOW {} {}", text(version), text(src)));
+        let (version, src) = module_version();
+        let name = FmtBuf::<64>::of(format_args!("ipt_NETFLOW {} {}", version.unwrap_or(""), src.unwrap_or("")));
         let bytes = name.as_str().as_bytes();
         // Room for the NUL the element carries.
         let n = bytes.len().min(self.domain_name.len() - 1);
@@ -233,8 +213,27 @@ impl Exporter {
         Ok(())
     }
 
+    /// The export sockets, one per destination.
+    pub fn sockets(&self) -> impl Iterator<Item = &ExportSocket> {
+        self.socks.iter().map(|s| &**s)
+    }
+
+    /// The first destination's socket buffer size (0 while it is not
+    /// connected), `None` without a destination.
+    pub fn first_sndbuf(&self) -> Option<u32> {
+        self.socks.first().map(|s| s.sndbuf().0)
+    }
+
+    /// Sets every export socket's buffer size; false when there is none.
+    pub fn set_sndbuf(&mut self, sndbuf: i32) -> bool {
+        for s in self.socks.iter_mut() {
+            s.set_sndbuf(sndbuf);
+        }
+        !self.socks.is_empty()
+    }
+
     /// Switches to another protocol (the caller flushed the flows first).
-    pub fn set_protocol(&mut self, protocol: i32) {
+    pub fn set_protocol(&mut self, protocol: Protocol) {
         self.protocol = protocol;
         self.v5.clear();
         *self.pdu = Pdu::new(version_of(protocol));
@@ -253,7 +252,7 @@ impl Exporter {
     /// Sends the options records that are due (v9 and IPFIX only); returns
     /// the number of export packets sent.
     pub fn send_options(&mut self, now: Ticks, meter: &MeterFacts) -> u32 {
-        if self.protocol == 5 {
+        if self.protocol == Protocol::V5 {
             return 0;
         }
         let due = self.schedule.take_due(self.seconds(now));
@@ -383,23 +382,22 @@ impl Exporter {
         (self.pending.pkts, self.pending.bytes)
     }
 
-    /// Exports and frees every flow of `list`; `free` releases a record.
-    /// Returns the number of export packets sent.
-    pub fn export(&mut self, mut list: FlowList, now: Ticks, mut free: impl FnMut(core::ptr::NonNull<Flow>)) -> u32 {
-        let mut sent = 0;
-        if list.is_empty() {
+    /// Exports every record of `source`. Returns the number of export
+    /// packets sent.
+    pub fn export(&mut self, source: impl RecordSource, now: Ticks) -> u32 {
+        if source.is_empty() {
             return 0;
         }
+        let mut sent = 0;
         let clocks = Clocks::read(now);
         let (mut pkts, mut bytes) = (0u64, 0u64);
-        while let Some(f) = list.pop() {
-            // SAFETY: a record that left its table; ours until freed.
-            let flow = unsafe { f.as_ref() };
-            pkts = pkts.wrapping_add(u64::from(flow.packets));
-            bytes = bytes.wrapping_add(u64::from(flow.bytes));
-            sent += self.add_flow(flow, &clocks);
-            free(f);
-        }
+        source.drain(|record| match record {
+            Record::Flow(flow) => {
+                pkts = pkts.wrapping_add(u64::from(flow.packets));
+                bytes = bytes.wrapping_add(u64::from(flow.bytes));
+                sent += self.add_flow(flow, &clocks);
+            }
+        });
         self.stats.flow_pkts.fetch_add(pkts, Relaxed);
         self.stats.flow_bytes.fetch_add(bytes, Relaxed);
         sent
@@ -411,7 +409,7 @@ impl Exporter {
         if self.is_empty() {
             self.pending.since = now;
         }
-        if self.protocol == 5 {
+        if self.protocol == Protocol::V5 {
             if flow.key.ip_version != 4 {
                 // v5 has no IPv6 records.
                 self.count_lost(1, flow.packets.into(), flow.bytes.into());
@@ -446,7 +444,7 @@ impl Exporter {
     }
 
     fn is_empty(&self) -> bool {
-        if self.protocol == 5 {
+        if self.protocol == Protocol::V5 {
             self.v5.is_empty()
         } else {
             self.pdu.is_empty()
@@ -454,17 +452,15 @@ impl Exporter {
     }
 
     fn send_pending(&mut self, now: Ticks) -> u32 {
-        let mut ts = bindings::nf_timespec::default();
-        // SAFETY: fills `ts` with the wall clock.
-        unsafe { bindings::nf_real_time(&mut ts) };
+        let (sec, nsec) = real_time();
         let uptime = uptime_ms(now) as u32;
         let engine = params::engine_id();
         let p = self.pending;
-        let packet: &[u8] = if self.protocol == 5 {
+        let packet: &[u8] = if self.protocol == Protocol::V5 {
             let h = V5Header {
                 sys_uptime: uptime,
-                unix_secs: ts.sec as u32,
-                unix_nsecs: ts.nsec as u32,
+                unix_secs: sec as u32,
+                unix_nsecs: nsec as u32,
                 flow_sequence: self.sequence,
                 engine_id: engine as u8,
                 sampling: 0,
@@ -472,8 +468,8 @@ impl Exporter {
             self.sequence = self.sequence.wrapping_add(self.v5.len() as u32);
             self.v5.finish(&h)
         } else {
-            let ipfix = self.protocol == 10;
-            let h = PduHeader { sys_uptime_ms: uptime, unix_secs: ts.sec as u32, sequence: self.sequence, domain: engine as u32 };
+            let ipfix = self.protocol == Protocol::Ipfix;
+            let h = PduHeader { sys_uptime_ms: uptime, unix_secs: sec as u32, sequence: self.sequence, domain: engine as u32 };
             self.sequence = self.sequence.wrapping_add(if ipfix { self.pdu.data_records() } else { 1 });
             self.pdu.finish(&h)
         };

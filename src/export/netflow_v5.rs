@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! NetFlow v5: a 24-byte header and up to 30 fixed 48-byte IPv4 records.
 
 /// Records per packet, as the original sends them.

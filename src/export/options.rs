@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The options records NetFlow v9 and IPFIX exporters send about
 //! themselves (reference §4.5): when the exporter started and what it is,
 //! metering and exporting statistics, and the names of the interfaces

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Building NetFlow v9 and IPFIX export packets (PDUs): template sets and
 //! data sets in a 1400-byte data area, the original's packet size.
 //!
@@ -239,7 +240,7 @@ impl Pdu {
         timeout_rate_min: u32,
         write: impl FnOnce(&mut [u8]),
     ) -> Result<(), Full> {
-        let rec_len: usize = fields.iter().map(|&(_, l)| usize::from(l)).sum();
+        let rec_len = super::template::record_len(fields);
         let same_set = self.set.is_some_and(|(_, id)| id == template.id);
         let needs_template = !same_set
             && (!template.sent

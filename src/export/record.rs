@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The bytes of one flow's v9/IPFIX data record, element by element.
 
 use super::template::ie;

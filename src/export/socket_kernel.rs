@@ -1,21 +1,20 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! One collector's kernel UDP socket, with the original's error counters.
 
 use super::destination::{sockaddr, Destination};
-use crate::sys::bindings;
-use core::ptr::null_mut;
-use core::sync::atomic::{AtomicI32, Ordering::Relaxed};
-use kernel::error::{code::*, Error, Result};
+use crate::sys::udp::{not_connected, Endpoints, UdpSocket};
+use core::ffi::CStr;
+use kernel::error::{code::*, Result};
 use kernel::prelude::*;
 
 /// A destination and its socket (connected, or not yet: every send retries).
-///
-/// Boxed: the kernel's error-report callback holds the address of `cberr`.
 pub struct ExportSocket {
-    sock: *mut bindings::socket,
+    sock: Option<UdpSocket>,
     /// Where it sends.
     pub dest: Destination,
-    /// ICMP errors reported on the socket (collector down, ...).
-    pub cberr: AtomicI32,
+    /// ICMP errors reported on the sockets closed so far (the counter
+    /// survives reconnects).
+    cberr_closed: u32,
     /// Failed connects.
     pub err_connect: u32,
     /// Sends refused because the socket buffer was full.
@@ -28,20 +27,15 @@ pub struct ExportSocket {
     pub wmem_peak: u32,
 }
 
-// SAFETY: the socket is used only under the scanner's mutex.
-unsafe impl Send for ExportSocket {}
-// SAFETY: as above; `cberr` is atomic.
-unsafe impl Sync for ExportSocket {}
-
 impl ExportSocket {
     /// A socket for `dest`, connected if possible (a failure is counted and
     /// retried at the next send, like the original's "will try reconnect").
     pub fn new(dest: Destination, sndbuf: i32) -> Result<KBox<Self>> {
         let mut s = KBox::new(
             ExportSocket {
-                sock: null_mut(),
+                sock: None,
                 dest,
-                cberr: AtomicI32::new(0),
+                cberr_closed: 0,
                 err_connect: 0,
                 err_full: 0,
                 err_other: 0,
@@ -56,7 +50,7 @@ impl ExportSocket {
 
     /// Whether the socket is connected.
     pub fn is_connected(&self) -> bool {
-        !self.sock.is_null()
+        self.sock.is_some()
     }
 
     /// Tries to (re)connect; counts a failure.
@@ -68,62 +62,43 @@ impl ExportSocket {
         self.wmem_peak = 0;
         self.err_full = 0;
         self.err_other = 0;
-        match self.try_connect(sndbuf) {
-            Ok(sock) => self.sock = sock,
+        match self.open(sndbuf) {
+            Ok(sock) => self.sock = Some(sock),
             Err(_) => self.err_connect += 1,
         }
     }
 
-    fn try_connect(&mut self, sndbuf: i32) -> Result<*mut bindings::socket> {
-        let (dst, dst_len) = sockaddr(&self.dest.addr);
-        let family = i32::from(u16::from_ne_bytes([dst[0], dst[1]]));
-        let mut sock = null_mut();
-        // SAFETY: creates a kernel socket in init_net; `sock` is an out-pointer.
-        let err = unsafe { bindings::nf_usock_create(family, &mut sock) };
-        if err < 0 || sock.is_null() {
-            return Err(Error::from_errno(err.min(-1)));
-        }
-        // SAFETY: a fresh socket of ours; `cberr` lives in this box, which
-        // outlives the socket (released in `close`, before the box goes).
-        unsafe { bindings::nf_usock_setup(sock, self.cberr.as_ptr().cast(), sndbuf) };
-        let result = (|| {
-            if let Some(name) = self.dest.ifname.as_ref() {
-                // SAFETY: a NUL-terminated name of at most IFNAMSIZ bytes.
-                to_errno(unsafe { bindings::nf_usock_bind_dev(sock, name.as_ptr().cast()) })?;
-            }
-            if let Some(ip) = self.dest.bind {
-                let (b, n) = sockaddr(&core::net::SocketAddr::new(ip, 0));
-                // SAFETY: `b` holds a sockaddr of `n` bytes.
-                to_errno(unsafe { bindings::nf_usock_bind(sock, b.as_ptr().cast(), n as i32) })?;
-            }
-            // SAFETY: `dst` holds a sockaddr of `dst_len` bytes.
-            to_errno(unsafe { bindings::nf_usock_connect(sock, dst.as_ptr().cast(), dst_len as i32) })
-        })();
-        match result {
-            Ok(()) => Ok(sock),
-            Err(e) => {
-                // SAFETY: ours, never handed out.
-                unsafe { bindings::nf_usock_release(sock) };
-                Err(e)
-            }
-        }
+    fn open(&self, sndbuf: i32) -> Result<UdpSocket> {
+        let (peer, peer_len) = sockaddr(&self.dest.addr);
+        let bind = self.dest.bind.map(|ip| sockaddr(&core::net::SocketAddr::new(ip, 0)));
+        let ifname = match self.dest.ifname.as_ref() {
+            Some(name) => Some(CStr::from_bytes_until_nul(name).map_err(|_| EINVAL)?),
+            None => None,
+        };
+        let ends = Endpoints {
+            peer: peer.get(..peer_len).ok_or(EINVAL)?,
+            bind: match &bind {
+                Some((b, n)) => Some(b.get(..*n).ok_or(EINVAL)?),
+                None => None,
+            },
+            ifname,
+        };
+        UdpSocket::connect(&ends, sndbuf)
     }
 
     /// Sends one export packet, connecting first if needed.
     pub fn send(&mut self, packet: &[u8], sndbuf: i32) -> Result {
         self.connect(sndbuf);
-        if !self.is_connected() {
-            return Err(Error::from_errno(-(bindings::ENOTCONN as i32)));
-        }
-        // SAFETY: a connected socket of ours; `packet` is readable.
-        let r = unsafe { bindings::nf_usock_send(self.sock, packet.as_ptr().cast(), packet.len()) };
-        if r >= 0 {
-            // SAFETY: as above.
-            let wmem = unsafe { bindings::nf_usock_wmem(self.sock) };
-            self.wmem_peak = self.wmem_peak.max(wmem);
-            return Ok(());
-        }
-        let e = Error::from_errno(r);
+        let Some(sock) = self.sock.as_ref() else {
+            return Err(not_connected());
+        };
+        let e = match sock.send(packet) {
+            Ok(()) => {
+                self.wmem_peak = self.wmem_peak.max(sock.queued());
+                return Ok(());
+            }
+            Err(e) => e,
+        };
         if e == EAGAIN {
             self.err_full += 1;
         } else {
@@ -138,45 +113,24 @@ impl ExportSocket {
 
     /// The socket buffer size and the bytes queued now (0, 0 unconnected).
     pub fn sndbuf(&self) -> (u32, u32) {
-        if !self.is_connected() {
-            return (0, 0);
-        }
-        // SAFETY: a connected socket of ours.
-        unsafe { (bindings::nf_usock_sndbuf(self.sock), bindings::nf_usock_wmem(self.sock)) }
+        self.sock.as_ref().map_or((0, 0), |s| (s.sndbuf(), s.queued()))
     }
 
     /// Sets the socket buffer size (kept for a reconnect by the caller).
     pub fn set_sndbuf(&mut self, sndbuf: i32) {
-        if self.is_connected() {
-            // SAFETY: a connected socket of ours.
-            unsafe { bindings::nf_usock_set_sndbuf(self.sock, sndbuf) };
+        if let Some(s) = self.sock.as_ref() {
+            s.set_sndbuf(sndbuf);
         }
     }
 
     /// ICMP errors seen so far.
     pub fn cberr(&self) -> u32 {
-        self.cberr.load(Relaxed) as u32
+        self.cberr_closed.wrapping_add(self.sock.as_ref().map_or(0, UdpSocket::errors))
     }
 
     fn close(&mut self) {
-        if !self.sock.is_null() {
-            // SAFETY: ours; detaches the callback's counter, then releases.
-            unsafe { bindings::nf_usock_release(self.sock) };
-            self.sock = null_mut();
+        if let Some(s) = self.sock.take() {
+            self.cberr_closed = self.cberr_closed.wrapping_add(s.errors());
         }
-    }
-}
-
-impl Drop for ExportSocket {
-    fn drop(&mut self) {
-        self.close();
-    }
-}
-
-fn to_errno(r: i32) -> Result {
-    if r < 0 {
-        Err(Error::from_errno(r))
-    } else {
-        Ok(())
     }
 }

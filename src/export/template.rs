@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! NetFlow v9 / IPFIX data templates: which information elements a flow's
 //! record carries, chosen by what the flow has (reference §4.4).
 //!
@@ -15,6 +16,11 @@ pub enum Version {
     V9,
     /// IPFIX (RFC 7011).
     Ipfix,
+}
+
+/// Bytes of one data record made of `fields` (element id, length) pairs.
+pub fn record_len(fields: &[(u16, u16)]) -> usize {
+    fields.iter().map(|&(_, l)| usize::from(l)).sum()
 }
 
 /// Information elements used by the data templates (IANA numbers).
@@ -302,7 +308,7 @@ impl FieldList {
 
     /// Bytes of one data record.
     pub fn record_len(&self) -> usize {
-        self.as_slice().iter().map(|&(_, l)| usize::from(l)).sum()
+        record_len(self.as_slice())
     }
 }
 

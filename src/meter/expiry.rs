@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! When a flow is due for export, and why.
 
 use super::flow::{EndReason, Flow, Ticks, BYTES_WATERMARK};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! A flow record: one flow key, what its packets added up to, and what its
 //! first packet said, plus the links that place it in a [`FlowTable`].
 //!

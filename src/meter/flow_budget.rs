@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! `maxflows`: how many flow records may exist at once, enforced without a
 //! shared counter write per new flow.
 //!

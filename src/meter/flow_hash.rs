@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The seeded hash of a flow key.
 //!
 //! The seed is random per load, so an attacker who can choose packet

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! From header bytes to a flow key: what identifies a flow, and what else
 //! one packet contributes to it.
 //!
@@ -6,7 +7,7 @@
 //! [`Truncated`]; a transport header that is missing only leaves the port
 //! fields zero, as in the original module.
 
-use super::packet::{L3Family, PacketBytes};
+use super::packet::{L3Family, PacketBytes, IPV6_HEADER_LEN};
 
 /// IP protocol numbers the parser knows.
 pub mod proto {
@@ -304,7 +305,7 @@ fn parse_ipv6<P: PacketBytes + ?Sized>(pkt: &P, info: &mut PacketInfo) -> Result
     key.src = src.unwrap_or_default();
     key.dst = dst.unwrap_or_default();
     info.flow_label = u32::from(h[1] & 0x0f) << 16 | u32::from(h[2]) << 8 | u32::from(h[3]);
-    info.ip_len = u32::from(u16::from_be_bytes([h[4], h[5]])) + 40;
+    info.ip_len = u32::from(u16::from_be_bytes([h[4], h[5]])) + IPV6_HEADER_LEN;
 
     let mut next = h[6];
     let mut offset = 40usize;
@@ -685,6 +686,21 @@ mod tests {
         c.ip_version = 6;
         assert_ne!(a.words(), c.words());
         assert_eq!(core::mem::size_of::<FlowKey>(), 48);
+    }
+
+    #[test]
+    fn ip_len_is_what_the_header_states_not_the_buffer_length() {
+        let mut p = ipv4(17, &[], 0, &[0u8; 8]);
+        p.extend_from_slice(&[0u8; 30]); // link-layer padding after the datagram
+        assert_eq!(parse(&p[..], L3Family::Ipv4, 0).unwrap().ip_len, 28);
+    }
+
+    #[test]
+    fn fixed_headers_cut_short_are_truncated() {
+        let p = ipv4(17, &[], 0, &[]);
+        assert_eq!(parse(&p[..19], L3Family::Ipv4, 0), Err(Truncated));
+        assert_eq!(parse(&[0x60u8; 39][..], L3Family::Ipv6, 0), Err(Truncated));
+        assert_eq!(parse(&[][..], L3Family::Ipv4, 0), Err(Truncated));
     }
 
     proptest! {

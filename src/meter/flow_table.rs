@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! One CPU's flow table: hash buckets for lookup plus a recency (LRU) list
 //! for expiry, both threaded through the flow records themselves.
 //!
@@ -6,6 +7,10 @@
 //! tests use Vec and Box), which also frees what the table gives back. It is
 //! not synchronised either: the glue holds the owning CPU's lock around every
 //! call.
+//!
+//! Records move between the table, the lists and their owner as
+//! [`OwnedFlow`]s, so the callers never touch a raw link; the `unsafe`
+//! stays in this file.
 //!
 //! Invariants, relied on by every `unsafe` block below:
 //! - every flow reachable from a bucket is on the LRU list and vice versa,
@@ -19,9 +24,104 @@
 use super::flow::Flow;
 use super::flow_hash::bucket_index;
 use super::flow_key::FlowKey;
+use core::ops::{Deref, DerefMut};
 use core::ptr::{null_mut, NonNull};
 
+/// A flow record in no table or list: whoever holds it owns it, and must
+/// give it back to the allocator it came from (dropping it leaks it).
+///
+/// # Invariants
+///
+/// `ptr` is a live record that nothing else refers to.
+#[must_use]
+pub struct OwnedFlow(NonNull<Flow>);
+
+// SAFETY: the record is owned exclusively, so it may move with its owner;
+// the links it holds are cleared or unused while it is owned.
+unsafe impl Send for OwnedFlow {}
+
+impl OwnedFlow {
+    /// Takes ownership of a record.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a live record in no table or list, that nothing else
+    /// refers to (a fresh allocation, typically).
+    #[inline(always)]
+    pub unsafe fn from_raw(ptr: NonNull<Flow>) -> Self {
+        // INVARIANT: the caller's guarantee.
+        OwnedFlow(ptr)
+    }
+
+    /// Gives up ownership, to free the record.
+    #[inline(always)]
+    pub fn into_raw(self) -> NonNull<Flow> {
+        self.0
+    }
+}
+
+impl Deref for OwnedFlow {
+    type Target = Flow;
+
+    #[inline(always)]
+    fn deref(&self) -> &Flow {
+        // SAFETY: live and ours alone (type invariants).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl DerefMut for OwnedFlow {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Flow {
+        // SAFETY: live and ours alone (type invariants); `&mut self` makes
+        // this the only borrow.
+        unsafe { self.0.as_mut() }
+    }
+}
+
+/// A flow found in a table, with the table borrowed: it can be updated,
+/// marked as just used or taken out.
+///
+/// # Invariants
+///
+/// `flow` is in `table`.
+pub struct Entry<'a> {
+    table: &'a mut FlowTable,
+    flow: NonNull<Flow>,
+}
+
+impl Entry<'_> {
+    /// The flow's record.
+    #[inline(always)]
+    pub fn flow(&mut self) -> &mut Flow {
+        // SAFETY: a live flow of the table (type invariants), which is
+        // borrowed mutably, so no other reference reaches it.
+        unsafe { self.flow.as_mut() }
+    }
+
+    /// Marks the flow as just used: it moves to the head of the LRU list.
+    #[inline(always)]
+    pub fn touch(self) {
+        // SAFETY: in the table (type invariants).
+        unsafe { self.table.touch_raw(self.flow) }
+    }
+
+    /// Takes the flow out of the table.
+    #[inline]
+    pub fn remove(self) -> OwnedFlow {
+        // SAFETY: in the table (type invariants).
+        unsafe { self.table.remove_raw(self.flow) };
+        // SAFETY: out of the table now, so referred to by nothing else.
+        unsafe { OwnedFlow::from_raw(self.flow) }
+    }
+}
+
 /// A CPU's flows, reachable by key and in recency order.
+///
+/// # Invariants
+///
+/// Those of the module documentation above; `buckets` points to
+/// `nbuckets` slots that the owner keeps alive (see [`FlowTable::new`]).
 pub struct FlowTable {
     buckets: *mut *mut Flow,
     nbuckets: u32,
@@ -73,10 +173,33 @@ impl FlowTable {
         unsafe { self.buckets.add(bucket_index(hash, self.nbuckets)) }
     }
 
-    /// Finds the flow with `key`. `searched` counts the other flows looked
-    /// at on the way (the hash metric's numerator).
+    /// The flow with `key`. `searched` counts the other flows looked at on
+    /// the way (the hash metric's numerator).
     #[inline]
-    pub fn find(&self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<NonNull<Flow>> {
+    pub fn find(&self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<&Flow> {
+        // SAFETY: a live flow of this table, borrowed with the table.
+        self.find_raw(key, hash, searched)
+            .map(|f| unsafe { &*f.as_ptr() })
+    }
+
+    /// [`FlowTable::find`] for changing the record.
+    #[inline]
+    pub fn find_mut(&mut self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<&mut Flow> {
+        // SAFETY: a live flow of this table, borrowed mutably with it.
+        self.find_raw(key, hash, searched)
+            .map(|f| unsafe { &mut *f.as_ptr() })
+    }
+
+    /// The flow with `key`, as an [`Entry`] that can also move or remove it.
+    #[inline(always)]
+    pub fn entry(&mut self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<Entry<'_>> {
+        let flow = self.find_raw(key, hash, searched)?;
+        // INVARIANT: found in this table.
+        Some(Entry { table: self, flow })
+    }
+
+    #[inline(always)]
+    fn find_raw(&self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<NonNull<Flow>> {
         // SAFETY: the slot and every chained flow are live (invariants).
         let mut cur = unsafe { *self.slot(hash) };
         while let Some(f) = NonNull::new(cur) {
@@ -91,15 +214,11 @@ impl FlowTable {
         None
     }
 
-    /// Adds a flow as the most recent one.
-    ///
-    /// # Safety
-    ///
-    /// `flow` must be a live record in no table or list, with `hash` set,
-    /// and stay allocated until the table gives it back.
-    pub unsafe fn insert(&mut self, flow: NonNull<Flow>) {
-        let f = flow.as_ptr();
-        // SAFETY: `f` is live and ours from now on.
+    /// Adds a flow (with its `hash` set) as the most recent one.
+    pub fn insert(&mut self, flow: OwnedFlow) {
+        let f = flow.into_raw().as_ptr();
+        // SAFETY: `f` is live, in no chain or list, and the table's from
+        // now on (it was owned).
         unsafe {
             self.chain_push(f);
             self.lru_push_head(f);
@@ -107,30 +226,31 @@ impl FlowTable {
         self.len += 1;
     }
 
-    /// Marks a flow as just used: it moves to the head of the LRU list.
+    /// Moves a flow to the head of the LRU list.
     ///
     /// # Safety
     ///
     /// `flow` must be in this table.
     #[inline]
-    pub unsafe fn touch(&mut self, flow: NonNull<Flow>) {
+    unsafe fn touch_raw(&mut self, flow: NonNull<Flow>) {
         let f = flow.as_ptr();
         if self.lru_head == f {
             return;
         }
-        // SAFETY: `f` is on our LRU list.
+        // SAFETY: `f` is in this table (caller's guarantee), so on its LRU
+        // list.
         unsafe {
             self.lru_unlink(f);
             self.lru_push_head(f);
         }
     }
 
-    /// Takes a flow out of the table and gives it back to the caller.
+    /// Takes a flow out of the table.
     ///
     /// # Safety
     ///
     /// `flow` must be in this table.
-    pub unsafe fn remove(&mut self, flow: NonNull<Flow>) {
+    unsafe fn remove_raw(&mut self, flow: NonNull<Flow>) {
         let f = flow.as_ptr();
         // SAFETY: `f` is in the table, so it is on the chain of the slot its
         // hash selects; every flow on that chain is live.
@@ -148,21 +268,21 @@ impl FlowTable {
         self.len -= 1;
     }
 
-    /// The least recently used flow, if any.
-    pub fn oldest(&self) -> Option<NonNull<Flow>> {
-        NonNull::new(self.lru_tail)
-    }
-
     /// Removes and returns the least recently used flow if `due` says it
     /// must go; `None` when the table is empty or the oldest flow stays
     /// (and, the list being in recency order, so do all others).
-    pub fn pop_oldest_if(&mut self, due: impl FnOnce(&mut Flow) -> bool) -> Option<NonNull<Flow>> {
-        let f = self.oldest()?;
+    pub fn pop_oldest_if(&mut self, due: impl FnOnce(&mut Flow) -> bool) -> Option<OwnedFlow> {
+        let f = NonNull::new(self.lru_tail)?;
         // SAFETY: `f` is a live flow of this table and we hold `&mut self`.
         if due(unsafe { &mut *f.as_ptr() }) {
-            // SAFETY: as above.
-            unsafe { self.remove(f) };
-            Some(f)
+            // INVARIANT: `f` is in this table.
+            Some(
+                Entry {
+                    table: self,
+                    flow: f,
+                }
+                .remove(),
+            )
         } else {
             None
         }
@@ -205,7 +325,7 @@ impl FlowTable {
             let mut cur = unsafe { *self.buckets.add(b as usize) };
             let mut more = true;
             while let Some(flow) = NonNull::new(cur) {
-                // SAFETY: live flow of this table.
+                // SAFETY: a flow on a chain of this table, live (invariants).
                 let flow = unsafe { flow.as_ref() };
                 more &= f(b, flow);
                 cur = flow.hash_next;
@@ -275,6 +395,11 @@ impl FlowTable {
 
 /// A FIFO of flows that left their table (expired, waiting for export),
 /// linked through their `hash_next` field.
+///
+/// # Invariants
+///
+/// `head` to `tail` through `hash_next` are `len` live records that the
+/// list owns alone (each was an [`OwnedFlow`]); both are null when empty.
 pub struct FlowList {
     head: *mut Flow,
     tail: *mut Flow,
@@ -311,13 +436,10 @@ impl FlowList {
     }
 
     /// Appends a flow.
-    ///
-    /// # Safety
-    ///
-    /// `flow` must be live and in no table or list.
-    pub unsafe fn push(&mut self, flow: NonNull<Flow>) {
-        let f = flow.as_ptr();
-        // SAFETY: `f` is ours; the tail is live.
+    pub fn push(&mut self, flow: OwnedFlow) {
+        let f = flow.into_raw().as_ptr();
+        // SAFETY: `f` was owned, so it is live and in no table or list; the
+        // tail is a live flow of this list.
         unsafe {
             (*f).hash_next = null_mut();
             match NonNull::new(self.tail) {
@@ -330,17 +452,18 @@ impl FlowList {
     }
 
     /// Takes the first flow.
-    pub fn pop(&mut self) -> Option<NonNull<Flow>> {
+    pub fn pop(&mut self) -> Option<OwnedFlow> {
         let f = NonNull::new(self.head)?;
-        // SAFETY: listed flows are live.
+        // SAFETY: `f` is the head of this list, live (list invariants).
         self.head = unsafe { (*f.as_ptr()).hash_next };
         if self.head.is_null() {
             self.tail = null_mut();
         }
         self.len -= 1;
-        // SAFETY: as above; the flow leaves the list.
+        // SAFETY: `f` is live (list invariants); it leaves the list.
         unsafe { (*f.as_ptr()).hash_next = null_mut() };
-        Some(f)
+        // SAFETY: out of the list, which was the only thing referring to it.
+        Some(unsafe { OwnedFlow::from_raw(f) })
     }
 
     /// Moves every flow of `other` to the end of this list.
@@ -349,7 +472,7 @@ impl FlowList {
             return;
         };
         match NonNull::new(self.tail) {
-            // SAFETY: our tail is live.
+            // SAFETY: the tail of this list is live (list invariants).
             Some(t) => unsafe { (*t.as_ptr()).hash_next = h.as_ptr() },
             None => self.head = h.as_ptr(),
         }
@@ -375,7 +498,7 @@ mod tests {
     struct Harness {
         table: FlowTable,
         buckets: Vec<*mut Flow>,
-        out: Vec<NonNull<Flow>>,
+        out: Vec<OwnedFlow>,
     }
 
     impl Harness {
@@ -405,13 +528,19 @@ mod tests {
             };
             let hash = flow_hash(&info.key, &SEED);
             let flow = Box::new(Flow::new(&info, hash, now, FirstPacket::default()));
-            // SAFETY: a fresh live record.
-            unsafe { self.table.insert(NonNull::from(Box::leak(flow))) };
+            // SAFETY: a fresh live record, referred to by nothing else.
+            self.table
+                .insert(unsafe { OwnedFlow::from_raw(NonNull::from(Box::leak(flow))) });
         }
 
-        fn find(&self, port: u16) -> Option<NonNull<Flow>> {
+        fn find(&self, port: u16) -> Option<&Flow> {
             let key = Self::key(port);
             self.table.find(&key, flow_hash(&key, &SEED), &mut 0)
+        }
+
+        fn entry(&mut self, port: u16) -> Option<Entry<'_>> {
+            let key = Self::key(port);
+            self.table.entry(&key, flow_hash(&key, &SEED), &mut 0)
         }
 
         fn rehash(&mut self, n: u32) {
@@ -425,7 +554,7 @@ mod tests {
             let mut v = Vec::new();
             let mut cur = self.table.lru_head;
             while let Some(f) = NonNull::new(cur) {
-                // SAFETY: live flows of the table.
+                // SAFETY: flows on the table's LRU list are live.
                 let f = unsafe { f.as_ref() };
                 v.push(f.key.d_port);
                 cur = f.lru_next;
@@ -450,7 +579,7 @@ mod tests {
             }
             for f in self.out.drain(..) {
                 // SAFETY: leaked from a Box in `insert`, out of the table.
-                drop(unsafe { Box::from_raw(f.as_ptr()) });
+                drop(unsafe { Box::from_raw(f.into_raw().as_ptr()) });
             }
         }
     }
@@ -463,8 +592,7 @@ mod tests {
         }
         assert_eq!(h.table.len(), 5);
         assert_eq!(h.lru_ports(), [5, 4, 3, 2, 1]);
-        // SAFETY: port 2 is in the table.
-        unsafe { h.table.touch(h.find(2).unwrap()) };
+        h.entry(2).unwrap().touch();
         assert_eq!(h.lru_ports(), [2, 5, 4, 3, 1]);
         let oldest = h.table.pop_oldest_if(|f| f.key.d_port == 1).unwrap();
         h.out.push(oldest);
@@ -497,15 +625,11 @@ mod tests {
         let mut a = FlowList::new();
         let mut b = FlowList::new();
         for (i, p) in [3u16, 1, 0, 2].iter().enumerate() {
-            let f = h.find(*p).unwrap();
-            // SAFETY: in the table; then pushed to exactly one list.
-            unsafe {
-                h.table.remove(f);
-                if i < 2 {
-                    a.push(f)
-                } else {
-                    b.push(f)
-                }
+            let f = h.entry(*p).unwrap().remove();
+            if i < 2 {
+                a.push(f)
+            } else {
+                b.push(f)
             }
         }
         a.append(&mut b);
@@ -513,8 +637,7 @@ mod tests {
         assert_eq!(a.len(), 4);
         let mut order = Vec::new();
         while let Some(f) = a.pop() {
-            // SAFETY: live, out of every list now.
-            order.push(unsafe { f.as_ref() }.key.d_port);
+            order.push(f.key.d_port);
             h.out.push(f);
         }
         assert_eq!(order, [3, 1, 0, 2]);
@@ -556,17 +679,15 @@ mod tests {
                         }
                     }
                     Op::Touch(p) => {
-                        if let Some(f) = h.find(p) {
-                            // SAFETY: found in the table.
-                            unsafe { h.table.touch(f) };
+                        if let Some(e) = h.entry(p) {
+                            e.touch();
                             model.retain(|&x| x != p);
                             model.insert(0, p);
                         }
                     }
                     Op::Remove(p) => {
-                        if let Some(f) = h.find(p) {
-                            // SAFETY: found in the table.
-                            unsafe { h.table.remove(f) };
+                        if let Some(e) = h.entry(p) {
+                            let f = e.remove();
                             h.out.push(f);
                             model.retain(|&x| x != p);
                         }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The metering state and the packet path: per-CPU flow tables, each behind
 //! its own lock that only its CPU takes on the packet path.
 //!
@@ -13,18 +14,19 @@ use super::flow::{EndReason, FirstPacket, Flow, Ticks};
 use super::flow_budget::{Credit, FlowBudget};
 use super::flow_hash::{flow_hash, HashSeed};
 use super::flow_key::{parse_into, PacketInfo};
-use super::flow_table::{FlowList, FlowTable};
+use super::flow_table::{FlowList, FlowTable, OwnedFlow};
 use super::flow_merge::{fold_duplicates, from_several_cpus, slots_for};
-use super::packet::L3Family;
-use super::scanner_kernel::Scanner;
+use super::skb_kernel::Packet;
 use super::stats::CpuStats;
-use crate::control::params_kernel as params;
-use crate::sys::bindings;
+use crate::params;
+use crate::sys::xtables::{Family, TargetCall};
 use crate::sys::percpu::{nr_possible_cpus, possible_cpus, PerCpu};
-use crate::sys::skb::{HookDevices, SkbView};
-use crate::sys::slab::{Buckets, FlowCache};
+use crate::sys::rcu::{RcuBox, RcuReadGuard};
+use crate::sys::slab::{PtrArray, SlabCache};
+use crate::sys::system::{random_u64, totalram_bytes};
+use crate::sys::time::hz;
 use crate::sys::sync::{BhOff, SpinLocked};
-use core::ptr::{null_mut, NonNull};
+use core::ptr::null_mut;
 use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering};
 use kernel::error::Result;
 use kernel::prelude::*;
@@ -36,12 +38,19 @@ pub const MIN_HASHSIZE: u32 = 256;
 /// a CPU's packet path waiting for long.
 const SCAN_BATCH: usize = 256;
 
+/// The slab cache of flow records.
+pub type FlowCache = SlabCache<Flow>;
+
+/// The name of the flow records' slab cache, the one operators look for in
+/// /proc/slabinfo.
+const FLOW_CACHE_NAME: &core::ffi::CStr = c"ipt_netflow";
+
 /// One CPU's flows.
 pub struct CpuFlows {
     /// The hash table and recency list.
     pub table: FlowTable,
     /// Its bucket array (owned; the table points into it).
-    buckets: Option<Buckets>,
+    buckets: Option<PtrArray<Flow>>,
     /// Flows the packet path expired (active timeout), waiting for the scanner.
     pub expired: FlowList,
     /// The CPU these flows belong to (recorded in each flow record).
@@ -61,6 +70,11 @@ pub struct CpuMeter {
 }
 
 /// Everything the packet path needs.
+///
+/// # Invariants
+///
+/// Every flow record in the tables and lists of `cpus`, and every
+/// [`OwnedFlow`] the meter hands out, was allocated from `cache`.
 pub struct Meter {
     /// Per-CPU tables and counters.
     pub cpus: PerCpu<CpuMeter>,
@@ -77,8 +91,9 @@ pub struct Meter {
     /// Possible CPUs (fixed at boot), counted once: every new flow needs
     /// the number, and counting walks the CPU mask.
     ncpus: u32,
-    /// The scanner that expires and exports flows.
-    pub scanner: Scanner,
+    /// The timeouts in force, in ticks, as the packet path reads them
+    /// (see [`Meter::refresh_timeouts`]).
+    timeouts: RcuBox<Timeouts>,
 }
 
 /// The live [`Meter`], published for the packet path and /proc readers.
@@ -91,10 +106,14 @@ pub use crate::sys::time::jiffies;
 /// The hash size the original picks when `hashsize=0`: 1/1024 of RAM in
 /// bucket heads, at most 5 MiB worth, at least 256.
 pub fn auto_hashsize() -> u32 {
-    // SAFETY: reads the RAM size.
-    let ram = unsafe { bindings::nf_totalram_bytes() };
+    let ram = totalram_bytes();
     let bytes = (ram / 1024).min(5 << 20);
     ((bytes / core::mem::size_of::<*mut Flow>() as u64) as u32).max(MIN_HASHSIZE)
+}
+
+/// The timeouts the parameters ask for, in ticks at `hz` per second.
+fn timeouts_of_params(hz: u32) -> Timeouts {
+    Timeouts::from_secs(params::inactive_timeout(), params::active_timeout(), hz)
 }
 
 /// Buckets of each CPU's table for `total` buckets over all CPUs.
@@ -109,30 +128,24 @@ impl MeterHandle {
         // SAFETY: CpuMeter is valid zeroed (counters, null links, a lock
         // that `init` below initialises before use).
         let cpus = unsafe { PerCpu::<CpuMeter>::new_zeroed()? };
-        let mut seed = [0u64; 4];
-        // SAFETY: fills the buffer with random bytes.
-        unsafe { bindings::get_random_bytes(seed.as_mut_ptr().cast(), core::mem::size_of_val(&seed)) };
-        // SAFETY: reads HZ.
-        let hz = unsafe { bindings::nf_hz() };
+        let seed = [random_u64(), random_u64(), random_u64(), random_u64()];
+        let hz = hz();
         let meter = KBox::new(
             Meter {
                 cpus,
-                cache: FlowCache::new()?,
+                cache: FlowCache::new(FLOW_CACHE_NAME)?,
                 seed: HashSeed(seed),
                 budget: FlowBudget::default(),
                 hashsize: AtomicU64::new(0),
                 hz,
                 ncpus: nr_possible_cpus(),
-                scanner: Scanner::new(hz)?,
+                timeouts: RcuBox::new(timeouts_of_params(hz))?,
             },
             GFP_KERNEL,
         )?;
         let n = per_cpu_buckets(hashsize);
         let handle = MeterHandle { meter };
         let m = &*handle.meter;
-        // SAFETY: the meter is boxed and stays put; nothing uses the
-        // scanner before this.
-        unsafe { m.scanner.init() };
         for cpu in possible_cpus() {
             // SAFETY: per-CPU memory does not move; each lock is initialised
             // once here, before anything else can see it (and before an early
@@ -141,7 +154,7 @@ impl MeterHandle {
         }
         for cpu in possible_cpus() {
             let c = m.cpus.get(cpu);
-            let buckets = Buckets::new(n)?;
+            let buckets = PtrArray::new(n)?;
             // SAFETY: nobody else uses the table yet.
             let f = unsafe { c.flows.get_unlocked() };
             // SAFETY: a fresh zeroed array, owned next to the table.
@@ -157,10 +170,21 @@ impl MeterHandle {
 }
 
 impl Meter {
-    /// The timeouts in force.
-    #[inline]
+    /// The timeouts in force (process context).
     pub fn timeouts(&self) -> Timeouts {
-        Timeouts::from_secs(params::inactive_timeout(), params::active_timeout(), self.hz)
+        *self.timeouts.read_locked(&RcuReadGuard::new())
+    }
+
+    /// Publishes the timeouts of the parameters to the packet path if they
+    /// changed (sysctl writes, and sysfs writes seen by the scanner's next
+    /// run). Sleeps for an RCU grace period when they did; callers
+    /// serialise through the scanner's mutex.
+    pub fn refresh_timeouts(&self) -> Result {
+        let fresh = timeouts_of_params(self.hz);
+        if fresh == self.timeouts() {
+            return Ok(());
+        }
+        self.timeouts.replace(fresh)
     }
 
     /// Meters one packet on this CPU.
@@ -169,17 +193,14 @@ impl Meter {
         &self,
         cpu: &CpuMeter,
         bh: &BhOff,
-        view: &SkbView,
-        skb: *const bindings::sk_buff,
-        family: L3Family,
-        xt: &HookDevices,
+        pkt: &Packet<'_>,
     ) {
         let s = &cpu.stats;
         let mut info = PacketInfo::default();
-        if parse_into(view, family, xt.in_ifindex(), &mut info).is_err() {
+        if parse_into(&pkt.bytes, pkt.family, pkt.in_ifindex(), &mut info).is_err() {
             s.truncated.inc();
             s.pkt_drop.inc();
-            s.traf_drop.add(u64::from(view.skb_len()));
+            s.traf_drop.add(u64::from(pkt.bytes.skb_len()));
             return;
         };
         if info.fragment {
@@ -188,26 +209,24 @@ impl Meter {
         let hash = flow_hash(&info.key, &self.seed);
         let now = jiffies();
         let mut searched = 0u32;
-        let outcome = cpu.flows.lock_bh_off(bh, |f| {
-            if let Some(flow) = f.table.find(&info.key, hash, &mut searched) {
-                // SAFETY: a live flow of this table, under its lock.
-                let fl = unsafe { &mut *flow.as_ptr() };
-                fl.account(&info, now);
-                if active_due(fl, now, &self.timeouts()) {
-                    fl.end_reason = EndReason::Active;
-                    // SAFETY: in this table; it moves to the expired list.
-                    unsafe {
-                        f.table.remove(flow);
-                        f.expired.push(flow);
+        let outcome = {
+            let mut f = cpu.flows.lock_bh_off(bh);
+            let f = &mut *f;
+            match f.table.entry(&info.key, hash, &mut searched) {
+                Some(mut entry) => {
+                    let fl = entry.flow();
+                    fl.account(&info, now);
+                    if active_due(fl, now, self.timeouts.read(bh)) {
+                        fl.end_reason = EndReason::Active;
+                        f.expired.push(entry.remove());
+                    } else {
+                        entry.touch();
                     }
-                } else {
-                    // SAFETY: in this table.
-                    unsafe { f.table.touch(flow) };
+                    Outcome::Found
                 }
-                return Outcome::Found;
+                None => self.new_flow(cpu, f, &info, hash, now, pkt),
             }
-            self.new_flow(cpu, f, &info, hash, now, skb, family, xt)
-        });
+        };
         s.searched.add(u64::from(searched));
         let len = u64::from(info.ip_len);
         match outcome {
@@ -229,7 +248,6 @@ impl Meter {
         s.traf_total.add(len);
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn new_flow(
         &self,
         cpu: &CpuMeter,
@@ -237,26 +255,20 @@ impl Meter {
         info: &PacketInfo,
         hash: u32,
         now: Ticks,
-        skb: *const bindings::sk_buff,
-        family: L3Family,
-        xt: &HookDevices,
+        pkt: &Packet<'_>,
     ) -> Outcome {
         let mut credit = Credit(cpu.credit.load(Ordering::Relaxed));
         let limit = i64::from(params::maxflows());
         if !self.budget.take(&mut credit, limit, i64::from(self.ncpus)) {
             return Outcome::Full;
         }
-        let mut first = FirstPacket { o_ifc: xt.out_ifindex(), flow_label: info.flow_label, ..Default::default() };
-        // SAFETY: the skb is the one being metered; the helper only reads
-        // its routing decision.
-        unsafe { bindings::nf_skb_nexthop(skb, family == L3Family::Ipv6, first.nexthop.as_mut_ptr()) };
+        let first = FirstPacket { o_ifc: pkt.out_ifindex(), flow_label: info.flow_label, nexthop: pkt.nexthop(), ..Default::default() };
         let mut flow = Flow::new(info, hash, now, first);
         flow.cpu = f.cpu;
         flow.account(info, now);
-        let outcome = match self.cache.alloc(flow) {
+        let outcome = match self.alloc_flow(flow) {
             Some(p) => {
-                // SAFETY: a fresh record, in no table yet.
-                unsafe { f.table.insert(p) };
+                f.table.insert(p);
                 Outcome::New
             }
             None => {
@@ -277,7 +289,9 @@ impl Meter {
         for cpu in possible_cpus() {
             let c = self.cpus.get(cpu);
             loop {
-                let taken = c.flows.lock_bh(|f| {
+                let taken = {
+                    let mut f = c.flows.lock_bh();
+                    let f = &mut *f;
                     out.append(&mut f.expired);
                     let mut n = 0;
                     while n < SCAN_BATCH {
@@ -289,12 +303,11 @@ impl Meter {
                             None => false,
                         });
                         let Some(fl) = popped else { break };
-                        // SAFETY: just taken out of the table.
-                        unsafe { out.push(fl) };
+                        out.push(fl);
                         n += 1;
                     }
                     n
-                });
+                };
                 if taken < SCAN_BATCH {
                     break;
                 }
@@ -316,74 +329,73 @@ impl Meter {
         if self.ncpus < 2 || list.is_empty() {
             return list;
         }
-        let Ok(mut recs) = KVVec::<NonNull<Flow>>::with_capacity(list.len(), GFP_KERNEL) else {
+        let Ok(mut recs) = KVVec::<OwnedFlow>::with_capacity(list.len(), GFP_KERNEL) else {
             return list; // no memory to merge: export the records as they are
         };
-        let mut out = FlowList::new();
         while let Some(f) = list.pop() {
-            if recs.push(f, GFP_KERNEL).is_err() {
-                // SAFETY: ours, in no list now; exported unmerged.
-                unsafe { out.push(f) };
-            }
+            // Within the capacity reserved above: no allocation, no failure.
+            let _ = recs.push(f, GFP_KERNEL);
         }
         let mut kept = recs.len();
-        // SAFETY: the records are live and ours.
-        if unsafe { from_several_cpus(&recs) } {
+        if from_several_cpus(&recs) {
             if let Ok(mut slots) = KVVec::from_elem(None, slots_for(recs.len()), GFP_KERNEL) {
-                // SAFETY: live, distinct records of ours; the folded ones
-                // are freed by the callback and never touched again.
-                kept = unsafe { fold_duplicates(&mut recs, &mut slots, |r| self.free_flow(r)) };
+                kept = fold_duplicates(&mut recs, &mut slots);
             }
         }
-        let recs = recs.get(..kept).unwrap_or(&[]);
         // Idle records of flows still alive on another CPU join the live
         // record.
         const CHUNK: usize = 256;
+        let survivors = recs.get_mut(..kept).unwrap_or(&mut []);
         for cpu in possible_cpus() {
-            for chunk in recs.chunks(CHUNK) {
-                let done = self.cpus.get(cpu).flows.lock_bh(|f| {
-                    if f.table.is_empty() {
-                        return true;
-                    }
-                    for rec in chunk {
-                        // SAFETY: ours and live; the table's flows are live
-                        // under its lock.
-                        unsafe {
-                            let r = &mut *rec.as_ptr();
-                            if u32::from(r.cpu) == cpu || !matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow) {
-                                continue;
-                            }
-                            let mut searched = 0;
-                            if let Some(live) = f.table.find(&r.key, r.hash, &mut searched) {
-                                (*live.as_ptr()).absorb(r);
-                                r.end_reason = EndReason::None; // absorbed
-                            }
-                        }
-                    }
-                    false
-                });
-                if done {
+            for chunk in survivors.chunks_mut(CHUNK) {
+                let mut f = self.cpus.get(cpu).flows.lock_bh();
+                if f.table.is_empty() {
                     break; // an empty table: nothing to join on this CPU
+                }
+                for r in chunk.iter_mut() {
+                    if u32::from(r.cpu) == cpu || !matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow) {
+                        continue;
+                    }
+                    let mut searched = 0;
+                    if let Some(live) = f.table.find_mut(&r.key, r.hash, &mut searched) {
+                        live.absorb(r);
+                        r.end_reason = EndReason::None; // absorbed
+                    }
                 }
             }
         }
-        for &rec in recs {
-            // SAFETY: ours and live.
-            if unsafe { rec.as_ref() }.end_reason == EndReason::None {
+        // The survivors leave in their order; the records folded into
+        // another and those absorbed by a live flow are freed.
+        let mut out = FlowList::new();
+        for (i, rec) in recs.into_iter().enumerate() {
+            if i >= kept || rec.end_reason == EndReason::None {
                 self.free_flow(rec);
             } else {
-                // SAFETY: ours, in no list.
-                unsafe { out.push(rec) };
+                out.push(rec);
             }
         }
         out
     }
 
+    /// A new record holding `flow`, if there is memory for it.
+    #[inline]
+    fn alloc_flow(&self, flow: Flow) -> Option<OwnedFlow> {
+        let p = self.cache.alloc(flow)?;
+        // SAFETY: a fresh record that nothing else refers to.
+        Some(unsafe { OwnedFlow::from_raw(p) })
+    }
+
+    /// Frees a record that left its table, without giving back its
+    /// maxflows slot (the caller gives back a batch's slots at once).
+    pub fn free_record(&self, flow: OwnedFlow) {
+        // SAFETY: every record of this meter comes from its cache (type
+        // invariants), and an owned one is referred to by nothing else.
+        unsafe { self.cache.free(flow.into_raw()) };
+    }
+
     /// Frees a record that left its table and gives back its maxflows slot.
-    pub fn free_flow(&self, flow: NonNull<Flow>) {
-        // SAFETY: records reaching here came from our cache and are in no
-        // table or list any more.
-        unsafe { self.cache.free(flow) };
+    pub fn free_flow(&self, flow: OwnedFlow) {
+        self.free_record(flow);
         self.budget.give_back(1);
     }
 
@@ -399,14 +411,15 @@ impl Meter {
         let n = per_cpu_buckets(total);
         let mut fresh = KVec::new();
         for _ in possible_cpus() {
-            fresh.push(Buckets::new(n)?, GFP_KERNEL)?;
+            fresh.push(PtrArray::new(n)?, GFP_KERNEL)?;
         }
         for (cpu, new) in possible_cpus().zip(fresh) {
-            let old = self.cpus.get(cpu).flows.lock_bh(|f| {
+            let old = {
+                let mut f = self.cpus.get(cpu).flows.lock_bh();
                 // SAFETY: a fresh zeroed array that stays owned next to the table.
                 unsafe { f.table.rehash(new.as_ptr(), new.len()) };
                 f.buckets.replace(new)
-            });
+            };
             drop(old); // kvfree outside the lock
         }
         self.hashsize.store(u64::from(n) * u64::from(nr_possible_cpus()), Ordering::Relaxed);
@@ -430,6 +443,11 @@ enum Outcome {
 
 /// Owns the published [`Meter`]; dropping it unpublishes it, frees every
 /// flow left and the tables.
+///
+/// # Invariants
+///
+/// `meter` is the meter published in `METER`, with every per-CPU lock
+/// initialised, until `drop` unpublishes it.
 pub struct MeterHandle {
     meter: KBox<Meter>,
 }
@@ -447,9 +465,8 @@ impl Drop for MeterHandle {
         // reads METER, so no reader can still hold the old pointer.
         METER.store(null_mut(), Ordering::Release);
         let m = &*self.meter;
-        m.scanner.stop();
-        // Export every remaining flow before the module goes.
-        m.scanner.flush(m);
+        // The scanner exported every flow before it went; this frees any
+        // left by a failed start.
         let mut left = m.collect_expired(true);
         while let Some(f) = left.pop() {
             m.free_flow(f);
@@ -460,7 +477,7 @@ impl Drop for MeterHandle {
             let f = unsafe { c.flows.get_unlocked() };
             f.buckets = None;
         }
-        // The meter itself (cache, per-CPU data, scanner) is freed with
+        // The meter itself (cache, per-CPU data) is freed with
         // the field once this returns.
     }
 }
@@ -478,21 +495,10 @@ pub fn with_meter<R>(f: impl FnOnce(&Meter) -> R) -> Option<R> {
 }
 
 /// Meters one packet handed to the NETFLOW target.
-///
-/// # Safety
-///
-/// `skb` and `par` must be what a netfilter hook passed to the target.
 #[inline]
-pub unsafe fn meter_skb(
-    skb: *const bindings::sk_buff,
-    par: *const bindings::xt_action_param,
-    family: L3Family,
-) {
+pub fn meter_target_call(call: TargetCall<'_>, family: Family) {
     with_meter(|meter| {
-        // SAFETY: the caller guarantees `skb` is valid for this call.
-        let view = unsafe { SkbView::new(skb) };
-        // SAFETY: `par` is the hook's parameter block, used only in this call.
-        let xt = unsafe { HookDevices::of(par) };
-        meter.cpus.with_local(|cpu, bh| meter.meter_packet(cpu, bh, &view, skb, family, &xt));
+        let pkt = Packet::of(&call, family);
+        meter.cpus.with_local(|cpu, bh| meter.meter_packet(cpu, bh, &pkt));
     });
 }

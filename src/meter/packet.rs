@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Reading a packet's network-layer headers through a bounds-checked window.
 //!
 //! The kernel hands the target an `sk_buff` whose bytes may be split between a
@@ -66,64 +67,10 @@ pub enum L3Family {
 /// Length of the fixed IPv6 header, which `payload_len` does not include.
 pub const IPV6_HEADER_LEN: u32 = 40;
 
-/// The packet's length as its IP header states it: IPv4 `tot_len`, IPv6
-/// `payload_len` plus the 40-byte fixed header. This, not the buffer length,
-/// is what NetFlow counts as the packet's bytes (it excludes link-layer
-/// padding and is what the sender put on the wire).
-///
-/// Returns `None` when the fixed header itself cannot be read: the packet is
-/// truncated.
-pub fn ip_length<P: PacketBytes + ?Sized>(pkt: &P, family: L3Family) -> Option<u32> {
-    match family {
-        L3Family::Ipv4 => {
-            // version/ihl, tos, tot_len: the first 4 bytes, but the whole
-            // 20-byte header must be there for the packet to be accounted.
-            let mut scratch = [0u8; 20];
-            let hdr = pkt.header(0, &mut scratch)?;
-            Some(u32::from(u16::from_be_bytes([hdr[2], hdr[3]])))
-        }
-        L3Family::Ipv6 => {
-            let mut scratch = [0u8; 40];
-            let hdr = pkt.header(0, &mut scratch)?;
-            Some(u32::from(u16::from_be_bytes([hdr[4], hdr[5]])) + IPV6_HEADER_LEN)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    fn ipv4_header(tot_len: u16) -> [u8; 20] {
-        let mut h = [0u8; 20];
-        h[0] = 0x45;
-        h[2..4].copy_from_slice(&tot_len.to_be_bytes());
-        h[9] = 17;
-        h
-    }
-
-    #[test]
-    fn ipv4_length_is_tot_len_not_buffer_length() {
-        let mut pkt = std::vec::Vec::from(ipv4_header(28));
-        pkt.extend_from_slice(&[0u8; 30]); // link-layer padding after the datagram
-        assert_eq!(ip_length(&pkt[..], L3Family::Ipv4), Some(28));
-    }
-
-    #[test]
-    fn ipv6_length_adds_fixed_header() {
-        let mut h = [0u8; 48];
-        h[0] = 0x60;
-        h[4..6].copy_from_slice(&8u16.to_be_bytes());
-        assert_eq!(ip_length(&h[..], L3Family::Ipv6), Some(48));
-    }
-
-    #[test]
-    fn truncated_headers_are_refused() {
-        assert_eq!(ip_length(&ipv4_header(20)[..19], L3Family::Ipv4), None);
-        assert_eq!(ip_length(&[0x60u8; 39][..], L3Family::Ipv6), None);
-        assert_eq!(ip_length(&[][..], L3Family::Ipv4), None);
-    }
 
     #[test]
     fn reads_at_the_very_end_and_one_past_it() {
@@ -144,10 +91,5 @@ mod tests {
             }
         }
 
-        #[test]
-        fn ip_length_accepts_exactly_the_full_fixed_header(data in proptest::collection::vec(any::<u8>(), 0..64)) {
-            prop_assert_eq!(ip_length(&data[..], L3Family::Ipv4).is_some(), data.len() >= 20);
-            prop_assert_eq!(ip_length(&data[..], L3Family::Ipv6).is_some(), data.len() >= 40);
-        }
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Packet and byte rates and the hash-metric averages shown in /proc,
 //! recomputed every few seconds from the cumulative counters.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Per-CPU metering counters and their sum across CPUs.
 //!
 //! Each CPU owns one [`CpuStats`] and is its only writer, with bottom halves

@@ -14,10 +14,10 @@
 #include <linux/netfilter/x_tables.h>
 #include <linux/rtnetlink.h>
 #include <linux/random.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/sysctl.h>
 #include <linux/workqueue.h>
 
 #include "helpers.h"
 #include "layout.h"
-#include "../control/params.h"

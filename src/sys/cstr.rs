@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! C strings across the boundary, without `CStr::as_ptr`/`from_ptr` (the
 //! kernel's clippy configuration forbids them: the kernel's `char` is
 //! unsigned while `core::ffi::c_char` is not on every architecture).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Formatting into a small stack buffer, for kernel log messages of values
 //! that implement `core::fmt::Display` (7.x's `pr_*!` macros take their own
 //! `kernel::fmt::Display`, which `&str` has).

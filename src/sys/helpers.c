@@ -10,6 +10,7 @@
 #include <linux/cpu.h>
 #include <linux/bottom_half.h>
 #include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <net/net_namespace.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netdevice.h>
@@ -133,19 +134,29 @@ unsigned int nf_hz(void)
 	return HZ;
 }
 
-struct kmem_cache *nf_flow_cache_create(unsigned int size, unsigned int align)
+struct kmem_cache *nf_cache_create(const char *name, unsigned int size, unsigned int align)
 {
-	return kmem_cache_create("ipt_netflow", size, align, 0, NULL);
+	return kmem_cache_create(name, size, align, 0, NULL);
 }
 
-void *nf_flow_alloc(struct kmem_cache *cache)
+void *nf_cache_alloc_atomic(struct kmem_cache *cache)
 {
 	return kmem_cache_alloc(cache, GFP_ATOMIC | __GFP_NOWARN);
 }
 
-void **nf_buckets_alloc(unsigned int n)
+void **nf_kvcalloc_ptrs(unsigned int n)
 {
 	return kvcalloc(n, sizeof(void *), GFP_KERNEL);
+}
+
+void nf_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void nf_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
 }
 
 void nf_spin_lock_init(spinlock_t *lock)

@@ -58,11 +58,15 @@ unsigned int nf_smp_processor_id(void);
 u64 nf_totalram_bytes(void);
 unsigned int nf_hz(void);
 
-/* The flow record slab cache ("ipt_netflow") and the bucket arrays. */
+/* Slab caches (atomic allocations) and zeroed arrays of pointers. */
 struct kmem_cache;
-struct kmem_cache *nf_flow_cache_create(unsigned int size, unsigned int align);
-void *nf_flow_alloc(struct kmem_cache *cache);
-void **nf_buckets_alloc(unsigned int n);
+struct kmem_cache *nf_cache_create(const char *name, unsigned int size, unsigned int align);
+void *nf_cache_alloc_atomic(struct kmem_cache *cache);
+void **nf_kvcalloc_ptrs(unsigned int n);
+
+/* RCU read-side critical sections (rcu_read_lock is a static inline). */
+void nf_rcu_read_lock(void);
+void nf_rcu_read_unlock(void);
 
 /* Locks. Table locks: spin_lock when bottom halves are already off. */
 void nf_spin_lock_init(spinlock_t *lock);

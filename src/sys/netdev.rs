@@ -1,14 +1,15 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The network interfaces of the initial namespace, read under the RTNL.
 
 use crate::sys::bindings;
 
 /// What [`for_each_interface`] hands out for each interface.
-pub type InterfaceFacts = bindings::nf_netdev_facts;
+pub type NetdevFacts = bindings::nf_netdev_facts;
 
 /// Calls `f` for every interface of init_net, holding the RTNL meanwhile
 /// (it may sleep: process context only, no spinlock held).
-pub fn for_each_interface(mut f: impl FnMut(&InterfaceFacts)) {
-    let mut facts = InterfaceFacts::default();
+pub fn for_each_interface(mut f: impl FnMut(&NetdevFacts)) {
+    let mut facts = NetdevFacts::default();
     // SAFETY: process context; no lock that the RTNL nests inside is held
     // (the callers hold only the scanner's mutex, which no RTNL holder takes).
     unsafe { bindings::rtnl_lock() };
@@ -19,10 +20,10 @@ pub fn for_each_interface(mut f: impl FnMut(&InterfaceFacts)) {
         // RTNL is held.
         unsafe { bindings::nf_netdev_facts(dev, &mut facts) };
         f(&facts);
-        // SAFETY: as above.
+        // SAFETY: under the RTNL, `dev` still listed in init_net.
         dev = unsafe { bindings::nf_netdev_next(dev) };
     }
-    // SAFETY: taken above.
+    // SAFETY: the RTNL taken at the start of this function.
     unsafe { bindings::rtnl_unlock() };
 }
 

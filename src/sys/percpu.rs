@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! Per-CPU storage: one `T` per possible CPU, from `alloc_percpu`.
 
 use super::bindings;
@@ -12,6 +13,12 @@ use kernel::error::{code::ENOMEM, Result};
 /// `T` must be valid when all-zero and usable through shared references from
 /// several CPUs at once (its fields are counters with a single writer, see
 /// `meter::stats`), hence the `Sync` bound.
+///
+/// # Invariants
+///
+/// `ptr` is a live `alloc_percpu` allocation of a `T` per possible CPU,
+/// valid as `T` (zeroed at allocation, which `new_zeroed`'s caller vouched
+/// for), freed only by `drop`.
 pub struct PerCpu<T: Sync> {
     ptr: NonNull<c_void>,
     _marker: PhantomData<T>,
@@ -34,6 +41,7 @@ impl<T: Sync> PerCpu<T> {
             bindings::nf_alloc_percpu(core::mem::size_of::<T>(), core::mem::align_of::<T>())
         };
         let ptr = NonNull::new(raw).ok_or(ENOMEM)?;
+        // INVARIANT: a zeroed per-CPU `T`, valid zeroed (caller's guarantee).
         Ok(Self { ptr, _marker: PhantomData })
     }
 
@@ -74,7 +82,7 @@ impl<T: Sync> Drop for PerCpu<T> {
 pub fn present_cpus() -> impl ExactSizeIterator<Item = u32> {
     // SAFETY: reads of cpumask state; no preconditions.
     let ids = unsafe { bindings::nf_nr_cpu_ids() };
-    // SAFETY: as above.
+    // SAFETY: reads the present-CPU count; no preconditions.
     let count = unsafe { bindings::nf_num_present_cpus() } as usize;
     // SAFETY: `cpu` is below nr_cpu_ids.
     let cpus = (0..ids).filter(|&cpu| unsafe { bindings::nf_cpu_present(cpu) });
@@ -112,6 +120,17 @@ pub fn possible_cpus() -> impl Iterator<Item = u32> {
     let ids = unsafe { bindings::nf_nr_cpu_ids() };
     // SAFETY: `cpu` is below nr_cpu_ids.
     (0..ids).filter(|&cpu| unsafe { bindings::nf_cpu_possible(cpu) })
+}
+
+/// The first possible CPU numbered `from` or above, if any.
+pub fn next_possible_cpu(from: u32) -> Option<u32> {
+    possible_cpus().find(|&cpu| cpu >= from)
+}
+
+/// One more than the highest possible CPU number (`nr_cpu_ids`).
+pub fn nr_cpu_ids() -> u32 {
+    // SAFETY: reads cpumask state; no preconditions.
+    unsafe { bindings::nf_nr_cpu_ids() }
 }
 
 /// How many CPUs may ever exist.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! `core::fmt::Write` into a seq_file, so /proc text is produced by the pure
 //! formatters of `control::proc_text` without any intermediate buffer.
 
@@ -5,6 +6,11 @@ use super::bindings;
 use core::fmt;
 
 /// A seq_file being filled by a `show` callback.
+///
+/// # Invariants
+///
+/// The pointer is the seq_file of a `show` callback that is running for as
+/// long as the writer lives.
 pub struct SeqWriter(*mut bindings::seq_file);
 
 impl SeqWriter {
@@ -15,6 +21,7 @@ impl SeqWriter {
     /// `m` must be the seq_file of a running `show` callback and outlive the
     /// writer.
     pub unsafe fn new(m: *mut bindings::seq_file) -> Self {
+        // INVARIANT: the caller's guarantee.
         Self(m)
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The packet an xtables target is called with: a bounds-checked view of
 //! its `sk_buff` from the network header on, and the interfaces of the hook.
 //!
@@ -6,8 +7,8 @@
 //! Kbuild) rather than through calls into the helper object.
 
 use super::bindings;
-use crate::meter::packet::PacketBytes;
 use core::ffi::c_void;
+use core::marker::PhantomData;
 
 /// Reads a `T` at `offset` bytes into the object at `base`.
 ///
@@ -17,7 +18,7 @@ use core::ffi::c_void;
 /// into an object of the type it was taken from; helpers.c pins the sizes).
 #[inline(always)]
 unsafe fn field<T: Copy>(base: *const c_void, offset: u32) -> T {
-    // SAFETY: per the caller.
+    // SAFETY: the caller guarantees a valid, aligned `T` at that address.
     unsafe { base.cast::<u8>().add(offset as usize).cast::<T>().read() }
 }
 
@@ -25,7 +26,14 @@ unsafe fn field<T: Copy>(base: *const c_void, offset: u32) -> T {
 /// like `skb_header_pointer`: in place when the range is in the linear
 /// area, copied through `skb_copy_bits` when it reaches into page
 /// fragments, and never past the end.
-pub struct SkbView {
+///
+/// # Invariants
+///
+/// `skb` is a valid socket buffer that nobody modifies for `'a` (the
+/// target call); `network .. network + linear` is readable memory of its
+/// linear area and `total` is the number of bytes from the network header
+/// to the end of the buffer.
+pub struct SkbView<'a> {
     skb: *const bindings::sk_buff,
     /// The network header in the linear area.
     network: *const u8,
@@ -37,19 +45,22 @@ pub struct SkbView {
     offset: i32,
     /// `skb->len`.
     skb_len: u32,
+    _call: PhantomData<&'a bindings::sk_buff>,
 }
 
-impl SkbView {
+impl SkbView<'_> {
     /// Takes the view of `skb`.
     ///
     /// # Safety
     ///
     /// `skb` must be a valid socket buffer that nobody modifies while the
-    /// view lives (true for the skb handed to an xtables target).
+    /// view lives (true for the skb handed to an xtables target, for the
+    /// duration of the target call).
     #[inline(always)]
     pub unsafe fn new(skb: *const bindings::sk_buff) -> Self {
         let base = skb.cast::<c_void>();
-        // SAFETY: `skb` is a valid sk_buff and these are its fields.
+        // SAFETY: `skb` is a valid sk_buff (caller's guarantee) and the
+        // offsets are those of its fields in this kernel (layout.h).
         let (head, data, len, data_len, network_header) = unsafe {
             (
                 field::<*const u8>(base, bindings::NF_OFF_SKB_HEAD),
@@ -65,16 +76,63 @@ impl SkbView {
         let offset = (network as isize).wrapping_sub(data as isize) as i32;
         let headlen = i64::from(len.wrapping_sub(data_len));
         let after = |n: i64| n.wrapping_sub(i64::from(offset)).clamp(0, i64::from(u32::MAX)) as u32;
-        Self { skb, network, linear: after(headlen), total: after(i64::from(len)), offset, skb_len: len }
+        // INVARIANT: the linear area holds `headlen` bytes from `data`, so
+        // `linear` bytes from the network header; `total` likewise from `len`.
+        Self { skb, network, linear: after(headlen), total: after(i64::from(len)), offset, skb_len: len, _call: PhantomData }
     }
 
     /// `skb->len`: the whole buffer's length, counted for dropped packets.
+    #[inline(always)]
     pub fn skb_len(&self) -> u32 {
         self.skb_len
     }
 
-    /// The slow path of [`PacketBytes::bytes`]: a range that is not all in
-    /// the linear area.
+    /// Bytes from the network header to the end of the packet.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.total as usize
+    }
+
+    /// Whether there is nothing past the network header.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The `len` bytes `offset` bytes after the network header: in place
+    /// when they are in the linear area, else copied into `scratch`; `None`
+    /// past the end of the packet or when `scratch` is too short.
+    #[inline(always)]
+    pub fn bytes<'a>(&'a self, offset: usize, len: usize, scratch: &'a mut [u8]) -> Option<&'a [u8]> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.linear as usize => {
+                // SAFETY: `network + offset .. network + end` lies inside the
+                // linear area, which holds `linear` readable bytes from
+                // `network`, and nobody writes the skb while the view lives
+                // (type invariants).
+                Some(unsafe { core::slice::from_raw_parts(self.network.add(offset), len) })
+            }
+            _ => self.copy_bits(offset, len, scratch),
+        }
+    }
+
+    /// [`SkbView::bytes`] for a fixed-size header, with the array reference
+    /// made straight from the pointer: one bounds check per header.
+    #[inline(always)]
+    pub fn header<'a, const N: usize>(&'a self, offset: usize, scratch: &'a mut [u8; N]) -> Option<&'a [u8; N]> {
+        match offset.checked_add(N) {
+            Some(end) if end <= self.linear as usize => {
+                // SAFETY: `N` bytes at `network + offset` are in the linear
+                // area (type invariants, checked bound); `[u8; N]` has
+                // alignment 1.
+                Some(unsafe { &*self.network.add(offset).cast::<[u8; N]>() })
+            }
+            _ => self.copy_bits(offset, N, scratch)?.try_into().ok(),
+        }
+    }
+
+    /// The slow path of [`SkbView::bytes`]: a range that is not all in the
+    /// linear area.
     #[cold]
     #[inline(never)]
     fn copy_bits<'a>(&self, offset: usize, len: usize, scratch: &'a mut [u8]) -> Option<&'a [u8]> {
@@ -83,52 +141,38 @@ impl SkbView {
         }
         let out = scratch.get_mut(..len)?;
         let from = i32::try_from(offset).ok()?.checked_add(self.offset)?;
-        // SAFETY: the range lies inside skb->len (checked above) and `out`
-        // is a writable buffer of exactly the requested length.
+        // SAFETY: `skb` is valid (type invariant), the range lies inside
+        // skb->len (checked above) and `out` is a writable buffer of exactly
+        // the requested length.
         let err = unsafe { bindings::skb_copy_bits(self.skb, from, out.as_mut_ptr().cast(), len as i32) };
         (err == 0).then_some(&*out)
     }
-}
 
-impl PacketBytes for SkbView {
-    fn len(&self) -> usize {
-        self.total as usize
-    }
-
-    #[inline(always)]
-    fn bytes<'a>(&'a self, offset: usize, len: usize, scratch: &'a mut [u8]) -> Option<&'a [u8]> {
-        match offset.checked_add(len) {
-            Some(end) if end <= self.linear as usize => {
-                // SAFETY: `network + offset .. network + end` lies inside the
-                // linear area, which holds `linear` readable bytes from
-                // `network`, and nobody writes the skb while the view lives.
-                Some(unsafe { core::slice::from_raw_parts(self.network.add(offset), len) })
-            }
-            _ => self.copy_bits(offset, len, scratch),
-        }
-    }
-
-    /// As the default, with the array reference made straight from the
-    /// pointer: one bounds check per header on the packet path.
-    #[inline(always)]
-    fn header<'a, const N: usize>(&'a self, offset: usize, scratch: &'a mut [u8; N]) -> Option<&'a [u8; N]> {
-        match offset.checked_add(N) {
-            Some(end) if end <= self.linear as usize => {
-                // SAFETY: as in `bytes`: `N` bytes at `network + offset` are
-                // in the linear area; `[u8; N]` has alignment 1.
-                Some(unsafe { &*self.network.add(offset).cast::<[u8; N]>() })
-            }
-            _ => self.copy_bits(offset, N, scratch)?.try_into().ok(),
-        }
+    /// The gateway the routing decision attached to the packet, as an IPv4
+    /// address in the first 4 bytes or an IPv6 address; zero when there is
+    /// none (before routing, or a directly connected destination).
+    #[inline]
+    pub fn nexthop(&self, ipv6: bool) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        // SAFETY: `skb` is valid for the view's lifetime (type invariant);
+        // the helper only reads its route and writes 16 bytes to `out`.
+        unsafe { bindings::nf_skb_nexthop(self.skb, ipv6, out.as_mut_ptr()) };
+        out
     }
 }
 
 /// The interfaces of the hook a target was called from.
-pub struct HookDevices {
+///
+/// # Invariants
+///
+/// `state` is the hook state of a target call in progress for `'a`; the
+/// devices it names are held by the hook for the duration of the call.
+pub struct HookDevices<'a> {
     state: *const bindings::nf_hook_state,
+    _call: PhantomData<&'a bindings::nf_hook_state>,
 }
 
-impl HookDevices {
+impl HookDevices<'_> {
     /// The hook state of a target call.
     ///
     /// # Safety
@@ -137,33 +181,36 @@ impl HookDevices {
     /// the result used only during that call.
     #[inline(always)]
     pub unsafe fn of(par: *const bindings::xt_action_param) -> Self {
-        // SAFETY: `par` is valid per the caller.
-        Self { state: unsafe { (*par).state } }
+        // INVARIANT: the hook state of the call lives as long as the call.
+        // SAFETY: `par` is the valid parameter block of the call (caller's
+        // guarantee).
+        Self { state: unsafe { (*par).state }, _call: PhantomData }
     }
 
-    /// The ifindex of the device at `offset` in the hook state, truncated
-    /// to 16 bits as NetFlow v5 carries it, or 0xffff when there is none.
+    /// The ifindex of the device at `offset` in the hook state, or `None`
+    /// when there is none.
     #[inline(always)]
-    fn ifindex(&self, offset: u32) -> u16 {
-        // SAFETY: the hook state lives for the target call (see `of`) and
-        // `offset` is one of its `net_device *` fields.
+    fn ifindex(&self, offset: u32) -> Option<i32> {
+        // SAFETY: the hook state lives for the target call (type invariant)
+        // and `offset` is one of its `net_device *` fields (layout.h).
         let dev = unsafe { field::<*const c_void>(self.state.cast(), offset) };
         if dev.is_null() {
-            return 0xffff;
+            return None;
         }
-        // SAFETY: a device the hook holds for the duration of the call.
-        unsafe { field::<i32>(dev, bindings::NF_OFF_NETDEV_IFINDEX) as u16 }
+        // SAFETY: a device the hook holds for the duration of the call (type
+        // invariant); the offset is its `ifindex` field.
+        Some(unsafe { field::<i32>(dev, bindings::NF_OFF_NETDEV_IFINDEX) })
     }
 
-    /// The input interface, 0xffff for locally generated packets.
+    /// The input interface; none for locally generated packets.
     #[inline(always)]
-    pub fn in_ifindex(&self) -> u16 {
+    pub fn in_ifindex(&self) -> Option<i32> {
         self.ifindex(bindings::NF_OFF_HOOK_STATE_IN)
     }
 
-    /// The output interface, 0xffff before routing (PREROUTING, INPUT).
+    /// The output interface; none before routing (PREROUTING, INPUT).
     #[inline(always)]
-    pub fn out_ifindex(&self) -> u16 {
+    pub fn out_ifindex(&self) -> Option<i32> {
         self.ifindex(bindings::NF_OFF_HOOK_STATE_OUT)
     }
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # make bench: per-packet cost, memory per flow and export throughput of our
 # module and of the original C module (Debian's iptables-netflow-dkms 2.6,
 # built here at bench time, never committed), in the same VM.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Run by gdb (tests/bench/profile.sh): single-steps whole calls of one
 # function in the VM and writes every instruction address executed.
 #

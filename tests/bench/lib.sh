@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Sourced by the benchmark's host scripts (bench.sh, profile.sh): building
 # pktgen and the original module against a test kernel. Needs $top, $out
 # and scripts/common.sh.

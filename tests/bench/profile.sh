@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Where the target's instructions go, ours against the original:
 #
 #   tests/bench/profile.sh [KERNEL]      (default 6.12)

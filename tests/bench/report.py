@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Turns the raw output of tests/bench/guest/bench.sh into Markdown tables.
 
     report.py build/bench/6.12.raw build/bench/7.3.raw

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Turns an instruction trace (tests/bench/gdb_trace.py) into a profile.
 
     trace_report.py KALLSYMS TRACE

@@ -16,9 +16,9 @@ out=$top/build/$flavor
 mkdir -p "$out"
 rsync -a --delete --exclude=/build --exclude=/target --exclude=/.git \
 	--exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude=config.mk \
-	--exclude=/src/sys/bindings_generated.rs --exclude=/fuzz \
+	--exclude=/src/sys/bindings_generated.rs --exclude=/src/params/bindings_generated.rs --exclude=/fuzz \
 	--filter='P *.o' --filter='P *.ko' --filter='P .*.cmd' --filter='P *.mod*' \
-	--filter='P src/sys/bindings_generated.rs' --filter='P Module.symvers' --filter='P modules.order' \
+	--filter='P src/sys/bindings_generated.rs' --filter='P src/params/bindings_generated.rs' --filter='P Module.symvers' --filter='P modules.order' \
 	"$top/" "$out/"
 # What an earlier build left must not stand in for this one if it fails:
 # rsync keeps the objects (for Kbuild's incremental build), not the results.

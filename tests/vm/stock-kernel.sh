@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The "7.3-stock" test flavor: the module built for, and loaded into, Debian's
 # own 7.3 kernel (trixie-backports, 7.3.4+deb13-amd64), exactly as a Debian
 # operator would do it: install linux-headers-<release> and linux-source-7.3,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Benchmark run inside the VM:
 #
 #   bench.sh PKTGEN_KO OURS_BUILD_DIR [THEIRS_KO]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Instruction-trace profile, guest side (tests/bench/profile.sh drives it):
 #
 #   profile.sh PKTGEN_KO OUT_DIR OURS_BUILD_DIR [THEIRS_KO]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """UDP collector sink for the benchmark: sink.py PORT OUTFILE
 
 Counts datagrams and NetFlow v5 records (the header's count field) received

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Sourced by the benchmark's guest scripts (bench.sh, profile.sh): loads
 # pktgen and builds the topology both measure. pktgen on bg0 sends 60-byte
 # UDP packets through a veth pair to bb0 in namespace nfb, whose raw

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The demo, inside the VM: load, add rules, send traffic, show the counters.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Helpers for the test scripts that run inside the VM. Sourced.
 #
 # Every check prints "ok - NAME" or "not ok - NAME" (with the evidence

@@ -1,19 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0-only
 //! The scanner: delayed work that takes due flows out of the tables,
 //! merges records of flows seen on several CPUs and hands them to export,
 //! and recomputes the rates every few seconds.
+//!
+//! It sits above both the meter and the exporter, and the module owns it
+//! (through [`ScannerHandle`]); the meter knows nothing of it.
 
-use super::meter_kernel::{jiffies, with_meter, Meter};
-use super::rates::{RateInput, Rates};
-use super::stats::StatsSum;
-use super::flow::Ticks;
-use crate::control::params_kernel as params;
-use crate::export::exporter_kernel::{epoch_ms, Exporter, MeterFacts};
+use crate::export::exporter_kernel::{Exporter, MeterFacts};
 use crate::export::options::Span;
-use crate::sys::bindings;
-use crate::sys::percpu::possible_cpus;
+use crate::export::source::{Record, RecordSource};
+use crate::meter::flow::Ticks;
+use crate::meter::flow_table::FlowList;
+use crate::meter::meter_kernel::{jiffies, with_meter, Meter};
+use crate::meter::rates::{RateInput, Rates};
+use crate::meter::stats::StatsSum;
+use crate::params::{self, Protocol};
+use crate::sys::percpu::{nr_cpu_ids, possible_cpus};
 use crate::sys::sync::KMutex;
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use crate::sys::system::current_cpu_hint;
+use crate::sys::time::{epoch_ms, monotonic_ns};
+use crate::sys::workqueue::{DelayedWork, HasDelayedWork, WorkItem};
+use core::ffi::c_ulong;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kernel::error::Result;
 use kernel::prelude::*;
 
@@ -54,30 +63,41 @@ pub struct ScanState {
 /// the scanner from the work pointer.
 #[repr(C)]
 pub struct Scanner {
-    work: UnsafeCell<bindings::delayed_work>,
+    work: DelayedWork<Scanner>,
     stopping: AtomicBool,
     /// Held for a whole run; flush and resize take it too, which is what
     /// "pausing the scanner" means.
     pub state: KMutex<ScanState>,
 }
 
-// SAFETY: the work item is handed to the workqueue, which synchronises it;
-// the state is behind the mutex.
-unsafe impl Sync for Scanner {}
-// SAFETY: as above.
-unsafe impl Send for Scanner {}
+// SAFETY: `Scanner` is `repr(C)` and `work` is its first field.
+unsafe impl HasDelayedWork for Scanner {
+    fn delayed_work(&self) -> &DelayedWork<Self> {
+        &self.work
+    }
+}
+
+impl WorkItem for Scanner {
+    fn run(&self) {
+        let delay = with_meter(|m| self.state.lock().run(m, false));
+        if let Some(delay) = delay {
+            if !self.stopping.load(Ordering::Acquire) {
+                self.schedule(delay as c_ulong);
+            }
+        }
+    }
+}
 
 impl Scanner {
     /// A scanner still to be initialised in place with [`Scanner::init`].
     pub fn new(hz: u32) -> Result<Self> {
-        // SAFETY: reads nr_cpu_ids.
-        let ids = unsafe { bindings::nf_nr_cpu_ids() } as usize;
+        let ids = nr_cpu_ids() as usize;
         let mut cpu_rates = KVec::with_capacity(ids, GFP_KERNEL)?;
         for _ in 0..ids {
             cpu_rates.push(Rates::default(), GFP_KERNEL)?;
         }
         Ok(Scanner {
-            work: UnsafeCell::new(bindings::delayed_work::default()),
+            work: DelayedWork::new(),
             stopping: AtomicBool::new(false),
             state: KMutex::new(ScanState {
                 delay: u64::from(hz / 10),
@@ -92,7 +112,7 @@ impl Scanner {
                 export_bytes: 0,
                 export_rate: 0,
                 meter_facts: MeterFacts::default(),
-                exporter: Exporter::new(params::protocol(), params::destination_param())?,
+                exporter: Exporter::new(params::protocol(), params::destination_at_load())?,
             }),
         })
     }
@@ -103,11 +123,12 @@ impl Scanner {
     ///
     /// Once, before [`Scanner::start`], on a scanner that will not move.
     pub unsafe fn init(&self) {
-        // SAFETY: per the contract.
-        unsafe {
-            bindings::nf_init_delayed_work(self.work.get(), Some(scan_work));
-            self.state.init();
-        }
+        // SAFETY: the work item is the first field of this scanner, which
+        // does not move (caller's guarantee), and is initialised once.
+        unsafe { self.work.init() };
+        // SAFETY: the mutex is a field of this scanner, which does not move,
+        // and is initialised once (caller's guarantee).
+        unsafe { self.state.init() };
     }
 
     /// Schedules the first run.
@@ -117,69 +138,121 @@ impl Scanner {
 
     /// Queues the next run in `delay` ticks, on the `exportcpu` CPU if one
     /// is set (writable at any time through /sys/module/.../parameters).
-    fn schedule(&self, delay: core::ffi::c_ulong) {
+    fn schedule(&self, delay: c_ulong) {
         let cpu = params::exportcpu();
         if cpu >= 0 {
-            // SAFETY: initialised by `init`; the scanner outlives its work
-            // (stop() cancels it).
-            let r = unsafe { bindings::nf_schedule_delayed_work_on(cpu, self.work.get(), delay) };
-            if r >= 0 {
+            if self.work.schedule_on(cpu, delay).is_ok() {
                 return;
             }
             pr_info!("can't schedule exporter on cpu {}. Disabling cpu lock.\n", cpu);
-            // SAFETY: the exportcpu parameter variable.
-            unsafe { params::store(core::ptr::addr_of_mut!(bindings::nf_param_exportcpu), -1) };
+            params::exportcpu_param().set(-1);
         }
-        // SAFETY: as above.
-        unsafe { bindings::nf_schedule_delayed_work(self.work.get(), delay) };
+        self.work.schedule(delay);
     }
 
     /// Stops the scanner and waits for a run in progress.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::Release);
-        // SAFETY: initialised; cancel_delayed_work_sync also copes with a
-        // run that re-queues itself (it sees `stopping` and does not).
-        unsafe { bindings::cancel_delayed_work_sync(self.work.get()) };
+        // A run in progress sees `stopping` and does not queue itself again.
+        self.work.cancel_sync();
     }
 
     /// Exports every flow now (`flush`), pausing regular runs meanwhile.
     pub fn flush(&self, meter: &Meter) {
-        self.state.lock(|st| st.run(meter, true));
+        self.state.lock().run(meter, true);
     }
 
     /// Exports every flow in the old protocol, then switches to `protocol`.
-    pub fn switch_protocol(&self, meter: &Meter, protocol: i32) {
-        self.state.lock(|st| {
-            st.run(meter, true);
-            st.exporter.set_protocol(protocol);
-        });
+    pub fn switch_protocol(&self, meter: &Meter, protocol: Protocol) {
+        let mut st = self.state.lock();
+        st.run(meter, true);
+        st.exporter.set_protocol(protocol);
+    }
+
+    /// Runs `f` while no run is in progress (resizing the tables).
+    pub fn paused<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _paused = self.state.lock();
+        f()
+    }
+
+    /// Runs `f` on the exporter, between runs.
+    pub fn with_exporter<R>(&self, f: impl FnOnce(&mut Exporter) -> R) -> R {
+        f(&mut self.state.lock().exporter)
     }
 }
 
-/// # Safety
+/// The live [`Scanner`], for the sysctl handlers and /proc readers.
+/// Non-null from before those are registered until after they are
+/// unregistered.
+static SCANNER: AtomicPtr<Scanner> = AtomicPtr::new(null_mut());
+
+/// Owns the scanner and publishes it; dropping it stops the scanner and
+/// exports every flow left.
 ///
-/// Called by the workqueue with the work item of a live [`Scanner`].
-unsafe extern "C" fn scan_work(work: *mut bindings::work_struct) {
-    // SAFETY: the work_struct is the first field of the delayed_work, which
-    // is the first field of the repr(C) Scanner.
-    let scanner = unsafe { &*work.cast::<Scanner>() };
-    let delay = with_meter(|m| scanner.state.lock(|st| st.run(m, false)));
-    if let Some(delay) = delay {
-        if !scanner.stopping.load(Ordering::Acquire) {
-            scanner.schedule(delay as core::ffi::c_ulong);
-        }
+/// # Invariants
+///
+/// `scanner` was initialised in place ([`Scanner::init`]) and is the one
+/// published in `SCANNER` until `drop`.
+pub struct ScannerHandle {
+    scanner: KBox<Scanner>,
+}
+
+impl ScannerHandle {
+    /// Makes the scanner (and its exporter) and publishes it; it runs from
+    /// [`ScannerHandle::start`] on.
+    pub fn new(hz: u32) -> Result<Self> {
+        let scanner = KBox::new(Scanner::new(hz)?, GFP_KERNEL)?;
+        // SAFETY: the scanner is boxed and stays put until the handle drops;
+        // nothing used it before.
+        unsafe { scanner.init() };
+        SCANNER.store(core::ptr::from_ref(&*scanner).cast_mut(), Ordering::Release);
+        // INVARIANT: initialised and published.
+        Ok(ScannerHandle { scanner })
     }
+
+    /// Schedules the first run.
+    pub fn start(&self) {
+        self.scanner.start();
+    }
+}
+
+impl Drop for ScannerHandle {
+    fn drop(&mut self) {
+        // The owner drops this only after unregistering the sysctls and
+        // /proc files, so no reader still holds the pointer.
+        SCANNER.store(null_mut(), Ordering::Release);
+        self.scanner.stop();
+        // Export every remaining flow before the module goes (the targets
+        // are gone: no flow is added meanwhile).
+        with_meter(|m| self.scanner.flush(m));
+    }
+}
+
+/// Runs `f` with the live meter and scanner, if the module is (still) set
+/// up.
+#[inline]
+pub fn with_work<R>(f: impl FnOnce(&Meter, &Scanner) -> R) -> Option<R> {
+    let scanner = SCANNER.load(Ordering::Acquire);
+    if scanner.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null SCANNER points to the scanner owned by the live
+    // `ScannerHandle`, which outlives every registered caller (see above).
+    let scanner = unsafe { &*scanner };
+    with_meter(|m| f(m, scanner))
 }
 
 impl ScanState {
     /// One run; returns the delay until the next.
     fn run(&mut self, m: &Meter, force: bool) -> u64 {
         let now = jiffies();
-        // SAFETY: reads the clock.
-        let t0 = unsafe { bindings::nf_ktime_get_ns() };
-        // SAFETY: reads the CPU number (a hint for /proc only).
-        self.last_cpu = unsafe { bindings::nf_smp_processor_id() };
+        let t0 = monotonic_ns();
+        // A hint for /proc only.
+        self.last_cpu = current_cpu_hint();
         self.last_start = now;
+        // A timeout written through /sys/module/.../parameters reaches the
+        // packet path here; without memory for the copy the old one stays.
+        let _ = m.refresh_timeouts();
         let alive = m.nr_flows();
         if alive > self.peak.0 {
             self.peak = (alive, now);
@@ -187,8 +260,7 @@ impl ScanState {
         let expired = m.merge_across_cpus(m.collect_expired(force));
         let n = expired.len();
         self.last_count = n as u64;
-        // SAFETY: each record left its table and is freed exactly once.
-        let mut pdus = self.exporter.export(expired, now, |f| unsafe { m.cache.free(f) });
+        let mut pdus = self.exporter.export(ExpiredFlows { list: expired, meter: m }, now);
         // One write of the shared maxflows count per run, not one per flow.
         m.budget.give_back(n as i64);
         // A partly filled export packet waits at most a second (the
@@ -201,8 +273,7 @@ impl ScanState {
         if now.wrapping_sub(self.last_rate_at) >= RATE_INTERVAL_SECS.saturating_mul(u64::from(m.hz)) {
             self.sample_rates(m, now);
         }
-        // SAFETY: reads the clock.
-        self.last_us = unsafe { bindings::nf_ktime_get_ns() }.wrapping_sub(t0) / 1000;
+        self.last_us = monotonic_ns().wrapping_sub(t0) / 1000;
         // The original's adaptive delay: shorter while packets go out,
         // doubling while idle. (Arithmetic here and below cannot overflow
         // or divide by zero: no panic paths in kernel code.)
@@ -249,6 +320,27 @@ impl ScanState {
         }
         f.dropped = (total.pkt_drop, total.traf_drop);
         f.observed_flows = total.notfound;
+    }
+}
+
+/// The flows a run took out of `meter`'s tables, as a source of export
+/// records; each is freed once exported.
+struct ExpiredFlows<'a> {
+    list: FlowList,
+    meter: &'a Meter,
+}
+
+impl RecordSource for ExpiredFlows<'_> {
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn drain(mut self, mut emit: impl FnMut(Record<'_>)) {
+        while let Some(f) = self.list.pop() {
+            emit(Record::Flow(&f));
+            // The maxflows slots are given back per run, not per flow.
+            self.meter.free_record(f);
+        }
     }
 }
 

@@ -4,8 +4,8 @@
  * original module's exact names, types and permissions on every kernel, and
  * read from Rust through the bindings.
  */
-#ifndef NETFLOW_CONTROL_PARAMS_H
-#define NETFLOW_CONTROL_PARAMS_H
+#ifndef NETFLOW_PARAMS_PARAMS_H
+#define NETFLOW_PARAMS_PARAMS_H
 
 /* protocol=5|9|10: the export format (NetFlow v5, v9, IPFIX). */
 extern int nf_param_protocol;
