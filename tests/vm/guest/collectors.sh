@@ -23,9 +23,7 @@ ip link set nfx0 up
 ip link set nfx1 up
 for proto in ${NF_PROTOS:-5 9 10}; do
 	netns_setup
-	mac=$(ip -n nfb -o link show nfb0 | sed 's/.*link\/ether \([^ ]*\).*/\1/')
-	ip -n nfr neigh add 10.2.0.99 lladdr "$mac" dev nfr1 nud permanent
-	ip -n nfr -6 neigh add fd02::99 lladdr "$mac" dev nfr1 nud permanent
+	static_neighbours
 	python3 "$here/collectors.py" "$proto" "$build" 2>&1 | tee /tmp/collectors.out
 	grep -q '^# collectors.py done' /tmp/collectors.out ||
 		fail "collectors.py v$proto ran to the end" "$(tail -n 20 /tmp/collectors.out)"

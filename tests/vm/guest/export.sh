@@ -16,8 +16,7 @@ ip link set lo up
 check "insmod with two destinations" insmod "$build/ipt_NETFLOW.ko" protocol=10 \
 	destination=127.0.0.1:2055,127.0.0.1:2056 inactive_timeout=60
 netns_setup
-mac=$(ip -n nfb -o link show nfb0 | sed 's/.*link\/ether \([^ ]*\).*/\1/')
-ip -n nfr neigh add 10.2.0.99 lladdr "$mac" dev nfr1 nud permanent
+static_neighbours
 check "FORWARD rule" ip netns exec nfr iptables-legacy -A FORWARD -j NETFLOW
 python3 "$here/export.py" 2>&1 | tee /tmp/export.out
 grep -q '^# export.py done' /tmp/export.out || fail "export.py ran to the end" "$(tail -n 20 /tmp/export.out)"

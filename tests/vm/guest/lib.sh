@@ -219,6 +219,16 @@ netns_setup() {
 	ip netns exec nfr sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 }
 
+# Static neighbours in nfr for addresses behind nfb that nobody owns
+# (10.2.0.99, fd02::99): forwarded test traffic leaves nfr without ARP or
+# ND, and no reply ever comes back.
+static_neighbours() {
+	local mac
+	mac=$(ip -n nfb -o link show nfb0 | sed 's/.*link\/ether \([^ ]*\).*/\1/')
+	ip -n nfr neigh add 10.2.0.99 lladdr "$mac" dev nfr1 nud permanent
+	ip -n nfr -6 neigh add fd02::99 lladdr "$mac" dev nfr1 nud permanent
+}
+
 netns_teardown() {
 	local ns
 	for ns in nfa nfr nfb; do ip netns del $ns 2>/dev/null || true; done

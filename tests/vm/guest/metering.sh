@@ -18,9 +18,7 @@ kmemleak_reset
 load_kmods
 check "insmod protocol=10 hashsize=1024" insmod "$build/ipt_NETFLOW.ko" protocol=10 hashsize=1024
 netns_setup
-mac=$(ip -n nfb -o link show nfb0 | sed 's/.*link\/ether \([^ ]*\).*/\1/')
-ip -n nfr neigh add 10.2.0.99 lladdr "$mac" dev nfr1 nud permanent
-ip -n nfr neigh add fd02::99 lladdr "$mac" dev nfr1 nud permanent
+static_neighbours
 check "FORWARD rules" bash -c "ip netns exec nfr iptables-legacy -A FORWARD -j NETFLOW && ip netns exec nfr ip6tables-legacy -A FORWARD -j NETFLOW"
 python3 "$here/metering.py" 2>&1 | tee /tmp/metering.out
 grep -q '^# metering.py done' /tmp/metering.out || fail "metering.py ran to the end" "$(tail -n 20 /tmp/metering.out)"

@@ -21,8 +21,7 @@ kmemleak_reset
 load_kmods
 check "insmod protocol=10 hashsize=1024" insmod "$build/ipt_NETFLOW.ko" protocol=10 hashsize=1024
 netns_setup
-mac=$(ip -n nfb -o link show nfb0 | sed 's/.*link\/ether \([^ ]*\).*/\1/')
-ip -n nfr neigh add 10.2.0.99 lladdr "$mac" dev nfr1 nud permanent
+static_neighbours
 check "FORWARD rule" ip netns exec nfr iptables-legacy -A FORWARD -j NETFLOW
 
 # Flows exported or lost so far: every record that left the tables. A
