@@ -177,17 +177,19 @@ impl FlowTable {
     /// the way (the hash metric's numerator).
     #[inline]
     pub fn find(&self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<&Flow> {
-        // SAFETY: a live flow of this table, borrowed with the table.
-        self.find_raw(key, hash, searched)
-            .map(|f| unsafe { &*f.as_ptr() })
+        self.find_raw(key, hash, searched).map(|f| {
+            // SAFETY: a live flow of this table, borrowed with the table.
+            unsafe { &*f.as_ptr() }
+        })
     }
 
     /// [`FlowTable::find`] for changing the record.
     #[inline]
     pub fn find_mut(&mut self, key: &FlowKey, hash: u32, searched: &mut u32) -> Option<&mut Flow> {
-        // SAFETY: a live flow of this table, borrowed mutably with it.
-        self.find_raw(key, hash, searched)
-            .map(|f| unsafe { &mut *f.as_ptr() })
+        self.find_raw(key, hash, searched).map(|f| {
+            // SAFETY: a live flow of this table, borrowed mutably with it.
+            unsafe { &mut *f.as_ptr() }
+        })
     }
 
     /// The flow with `key`, as an [`Entry`] that can also move or remove it.
