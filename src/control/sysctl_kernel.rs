@@ -10,11 +10,12 @@
 use crate::export::destination::parse_each;
 use crate::meter::meter_kernel::{with_meter, MIN_HASHSIZE};
 use crate::params::{self, Param, Protocol};
-use crate::sys::sysctl::{proc_handler, Call, Entry, Handler, Table};
+use crate::sys::sysctl::{proc_handler, Call, Entry, Handler, Number, Table};
 use crate::sys::time::hz;
 use crate::sys::udp::min_sndbuf;
 use crate::work::scanner_kernel::with_work;
 use core::ffi::{c_int, c_uint, c_void};
+use core::marker::PhantomData;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::error::{code::*, Result};
@@ -36,16 +37,17 @@ unsafe fn param_of<T: Copy>(call: &Call<'_>) -> Param<T> {
     unsafe { Param::from_ptr(call.data().cast::<T>()) }
 }
 
-/// Plain `int` parameters: reads show the value, a valid write replaces it.
-struct IntParam;
+/// Plain number parameters (`int` or `unsigned int`): reads show the
+/// value, a valid write replaces it.
+struct NumberParam<T>(PhantomData<T>);
 
-impl Handler for IntParam {
+impl<T: Number> Handler for NumberParam<T> {
     fn handle(call: &mut Call<'_>) -> Result {
-        // SAFETY: `entries` gives IntParam (also through TimeoutParam) only
-        // to entries whose data is an `int` parameter.
-        let param = unsafe { param_of::<c_int>(call) };
+        // SAFETY: `entries` gives NumberParam<T> (also through TimeoutParam)
+        // only to entries whose data is a parameter of type `T`.
+        let param = unsafe { param_of::<T>(call) };
         let mut value = param.get();
-        call.int(&mut value)?;
+        T::exchange(call, &mut value)?;
         if call.is_write() {
             param.set(value);
         }
@@ -53,34 +55,17 @@ impl Handler for IntParam {
     }
 }
 
-/// `active_timeout` and `inactive_timeout`: as [`IntParam`], and a valid
-/// write is published to the packet path before the write returns.
+/// `active_timeout` and `inactive_timeout`: as [`NumberParam`], and a
+/// valid write is published to the packet path before the write returns.
 struct TimeoutParam;
 
 impl Handler for TimeoutParam {
     fn handle(call: &mut Call<'_>) -> Result {
-        IntParam::handle(call)?;
+        NumberParam::<c_int>::handle(call)?;
         if !call.is_write() {
             return Ok(());
         }
         with_work(|m, scanner| scanner.paused(|| m.refresh_timeouts())).unwrap_or(Ok(()))
-    }
-}
-
-/// Plain `unsigned int` parameters, as [`IntParam`].
-struct UintParam;
-
-impl Handler for UintParam {
-    fn handle(call: &mut Call<'_>) -> Result {
-        // SAFETY: `entries` gives UintParam only to entries whose data is an
-        // `unsigned int` parameter.
-        let param = unsafe { param_of::<c_uint>(call) };
-        let mut value = param.get();
-        call.uint(&mut value)?;
-        if call.is_write() {
-            param.set(value);
-        }
-        Ok(())
     }
 }
 
@@ -225,7 +210,7 @@ fn entries() -> [Entry; NENTRIES] {
         name,
         data: param.map_or(null_mut(), |p| p.as_ptr().cast::<c_void>()),
         maxlen: core::mem::size_of::<c_int>(),
-        handler: proc_handler::<IntParam>(),
+        handler: proc_handler::<NumberParam<c_int>>(),
         min: core::ptr::from_ref(min).cast(),
         max: core::ptr::from_ref(&INT_MAX).cast(),
     };
@@ -233,7 +218,7 @@ fn entries() -> [Entry; NENTRIES] {
         name,
         data: param.as_ptr().cast(),
         maxlen: core::mem::size_of::<c_uint>(),
-        handler: proc_handler::<UintParam>(),
+        handler: proc_handler::<NumberParam<c_uint>>(),
         min: null_mut(),
         max: core::ptr::from_ref(&UINT_MAX).cast(),
     };

@@ -10,6 +10,24 @@ use core::marker::PhantomData;
 use kernel::error::{code::ENOMEM, to_result, Result};
 use kernel::prelude::*;
 
+/// An integer type that a sysctl shows and parses as a bounded number.
+pub trait Number: Copy {
+    /// [`Call::int`] or [`Call::uint`], whichever reads and writes `Self`.
+    fn exchange(call: &mut Call<'_>, value: &mut Self) -> Result;
+}
+
+impl Number for c_int {
+    fn exchange(call: &mut Call<'_>, value: &mut Self) -> Result {
+        call.int(value)
+    }
+}
+
+impl Number for u32 {
+    fn exchange(call: &mut Call<'_>, value: &mut Self) -> Result {
+        call.uint(value)
+    }
+}
+
 /// The C signature of a `proc_handler`.
 pub type ProcHandler = unsafe extern "C" fn(
     *const bindings::ctl_table,
