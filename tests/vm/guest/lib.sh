@@ -31,11 +31,13 @@ check_eq() {
 # warnings, BUGs, oopses, RCU splats.
 NF_BAD_LOG='BUG:|WARNING:|KASAN:|kmemleak: [0-9]+ new suspected|unreferenced object|possible recursive locking|circular locking|inconsistent lock state|suspicious RCU usage|Call Trace|general protection|Oops|UBSAN:|refcount_t:|list_add corruption|list_del corruption|ODEBUG:|rust_panic|panicked at'
 
-# The kernel log, or a failed check when dmesg itself cannot read it (an
-# empty answer must never pass for a clean log).
-kernel_log() {
+# The kernel log since the last read, cleared in the same syscall (a report
+# printed between a read and a separate clear would be lost unseen), each
+# line with its facility and level ("kern  :err   : ..."); or a failed check
+# when dmesg cannot read it: an empty answer must never pass for a clean log.
+kernel_log_take() {
 	local log
-	if ! log=$(dmesg "$@" 2>&1); then
+	if ! log=$(dmesg -c -x 2>&1); then
 		fail "dmesg reads the kernel log" "$log"
 		return 1
 	fi
@@ -48,12 +50,11 @@ kernel_log() {
 # that is not signed with the distribution's key and the module's answers to
 # the bad parameters the suites give it on purpose (the boot's own
 # error-level messages, before the first suite, are shown, not judged: they
-# are the distribution's, and no code of ours has run yet). Then clears the
-# log: what was read has been judged, and the next read judges only what
-# came after.
+# are the distribution's, and no code of ours has run yet). What was read is
+# cleared with it, so the next read judges only what came after.
 log_clean() {
 	local when=$1 log bad
-	log=$(kernel_log) || return 0
+	log=$(kernel_log_take) || return 0
 	bad=$(echo "$log" | grep -E "$NF_BAD_LOG" || true)
 	if [ -z "$bad" ]; then
 		pass "kernel log $when has no warnings, BUGs or sanitizer reports"
@@ -62,8 +63,7 @@ log_clean() {
 			"$(echo "$log" | grep -E -B2 -A30 "$NF_BAD_LOG" | head -n 120)"
 	fi
 	if [ "${NF_LOG_ERRORS:-0}" = 1 ]; then
-		log=$(kernel_log -l emerg,alert,crit,err) || return 0
-		bad=$(echo "$log" | grep -Ev "$NF_EXPECTED_ERRORS" | grep -v '^$' || true)
+		bad=$(echo "$log" | grep -E '^[a-z]+ *:(emerg|alert|crit|err) *:' | grep -Ev "$NF_EXPECTED_ERRORS" || true)
 		if [ "$when" = "before this suite" ] && [ "${NF_FIRST_SUITE:-0}" = 1 ]; then
 			[ -n "$bad" ] && printf '# note: error-level messages of the boot:\n%s\n' "$(echo "$bad" | sed 's/^/#   /')"
 		elif [ -z "$bad" ]; then
@@ -72,7 +72,6 @@ log_clean() {
 			fail "kernel log $when has no error messages" "$(echo "$bad" | head -n 40)"
 		fi
 	fi
-	dmesg -C
 }
 
 # A suite's first check: nothing was reported before it (while booting,
