@@ -418,7 +418,11 @@ impl Exporter {
             if self.v5.is_full() {
                 sent += self.send_pending(now);
             }
-            self.v5.push(&v5_record(flow, now));
+            self.v5.push(&V5Record::from_flow(
+                flow,
+                uptime_ms(flow.first_tick(now)) as u32,
+                uptime_ms(flow.last_tick(now)) as u32,
+            ));
         } else {
             let version = version_of(self.protocol);
             let key = TemplateKey::of(flow, version);
@@ -524,31 +528,6 @@ impl Exporter {
         self.stats.lost_flows.fetch_add(flows, Relaxed);
         self.stats.lost_pkts.fetch_add(pkts, Relaxed);
         self.stats.lost_bytes.fetch_add(bytes, Relaxed);
-    }
-}
-
-fn v5_record(f: &Flow, now: Ticks) -> V5Record {
-    let k = &f.key;
-    let fp = &f.first_packet;
-    V5Record {
-        src: k.src_v4(),
-        dst: k.dst_v4(),
-        nexthop: [fp.nexthop[0], fp.nexthop[1], fp.nexthop[2], fp.nexthop[3]],
-        input: k.i_ifc,
-        output: fp.o_ifc,
-        packets: f.packets,
-        bytes: f.bytes,
-        first: uptime_ms(f.first_tick(now)) as u32,
-        last: uptime_ms(f.last_tick(now)) as u32,
-        src_port: k.s_port,
-        dst_port: k.d_port,
-        tcp_flags: f.tcp_flags,
-        protocol: k.protocol,
-        tos: k.tos,
-        src_as: 0,
-        dst_as: 0,
-        src_mask: fp.s_mask,
-        dst_mask: fp.d_mask,
     }
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! NetFlow v5: a 24-byte header and up to 30 fixed 48-byte IPv4 records.
 
+use crate::meter::flow::Flow;
+
 /// Records per packet, as the original sends them.
 pub const MAX_RECORDS: usize = 30;
 /// Header bytes.
@@ -29,9 +31,9 @@ pub struct V5Record {
     pub first: u32,
     /// Uptime in ms at the last packet.
     pub last: u32,
-    /// Source port (or ICMP 0, SPI high half).
+    /// Source port (or ICMP 0, SPI lower half).
     pub src_port: u16,
-    /// Destination port (or ICMP type/code, SPI low half).
+    /// Destination port (or ICMP type/code, SPI upper half).
     pub dst_port: u16,
     /// OR of the TCP flags.
     pub tcp_flags: u8,
@@ -47,6 +49,35 @@ pub struct V5Record {
     pub src_mask: u8,
     /// Destination prefix length.
     pub dst_mask: u8,
+}
+
+impl V5Record {
+    /// The record of an IPv4 flow whose first and last packets came at
+    /// `first_ms` and `last_ms` of uptime (v5 carries them as 32-bit ms).
+    pub fn from_flow(f: &Flow, first_ms: u32, last_ms: u32) -> Self {
+        let k = &f.key;
+        let fp = &f.first_packet;
+        V5Record {
+            src: k.src_v4(),
+            dst: k.dst_v4(),
+            nexthop: [fp.nexthop[0], fp.nexthop[1], fp.nexthop[2], fp.nexthop[3]],
+            input: k.i_ifc,
+            output: fp.o_ifc,
+            packets: f.packets,
+            bytes: f.bytes,
+            first: first_ms,
+            last: last_ms,
+            src_port: k.s_port,
+            dst_port: k.d_port,
+            tcp_flags: f.tcp_flags,
+            protocol: k.protocol,
+            tos: k.tos,
+            src_as: 0,
+            dst_as: 0,
+            src_mask: fp.s_mask,
+            dst_mask: fp.d_mask,
+        }
+    }
 }
 
 /// The header fields that are not derived from the records.
@@ -160,6 +191,9 @@ impl V5Packet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::meter::flow::FirstPacket;
+    use crate::meter::flow_key::parse;
+    use crate::meter::packet::L3Family;
     use netflow_parser::{NetflowPacket, NetflowParser};
     use proptest::prelude::*;
     use std::net::Ipv4Addr;
@@ -245,6 +279,63 @@ mod tests {
             assert_eq!((f.tcp_flags, f.protocol_number, f.tos), (0x1b, 6, 0x10));
             assert_eq!((f.src_mask, f.dst_mask, f.src_as, f.dst_as), (24, 16, 0, 0));
         }
+    }
+
+    /// An IPv4 packet from 10.0.0.1 to 10.0.0.2 carrying `payload` as
+    /// protocol `protocol`, metered into a flow of one packet.
+    fn metered(protocol: u8, payload: &[u8]) -> Flow {
+        let len = 20 + payload.len();
+        let mut pkt = std::vec![
+            0x45,
+            0,
+            (len >> 8) as u8,
+            len as u8,
+            0,
+            1,
+            0,
+            0,
+            64,
+            protocol,
+            0,
+            0,
+        ];
+        pkt.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        pkt.extend_from_slice(payload);
+        let info = parse(&pkt[..], L3Family::Ipv4, 3).expect("a whole packet");
+        let mut flow = Flow::new(&info, 0, 0, FirstPacket::default());
+        flow.account(&info, 0);
+        flow
+    }
+
+    /// Source and destination port of `flow`'s v5 record, as an
+    /// independent decoder (the netflow_parser crate) reads them.
+    fn decoded_ports(flow: &Flow) -> (u16, u16) {
+        let mut pkt = V5Packet::new();
+        assert!(pkt.push(&V5Record::from_flow(flow, 10, 20)));
+        let bytes = pkt.finish(&V5Header::default()).to_vec();
+        let parsed = NetflowParser::default().parse_bytes(&bytes);
+        assert!(parsed.error.is_none(), "{:?}", parsed.error);
+        let NetflowPacket::V5(v5) = &parsed.packets[0] else {
+            panic!("not v5")
+        };
+        (v5.flowsets[0].src_port, v5.flowsets[0].dst_port)
+    }
+
+    /// ESP and AH flows carry their SPI in the two port fields split as the
+    /// original on x86 splits it (and every v5 collector it fed stored):
+    /// SPI 0x12345678 as source port 0x5678 and destination port 0x1234.
+    #[test]
+    fn ipsec_spi_splits_as_the_original() {
+        let esp = [0x12, 0x34, 0x56, 0x78, 0, 0, 0, 1];
+        assert_eq!(decoded_ports(&metered(50, &esp)), (0x5678, 0x1234));
+        // AH: next header, length (4 words + 2), reserved, then the SPI.
+        let ah = [
+            6, 4, 0, 0, 0x9a, 0xbc, 0xde, 0xf0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(decoded_ports(&metered(51, &ah)), (0xdef0, 0x9abc));
+        // Other protocols keep their ports where they are.
+        let udp = [0x13, 0x88, 0, 53, 0, 8, 0, 0];
+        assert_eq!(decoded_ports(&metered(17, &udp)), (5000, 53));
     }
 
     #[test]

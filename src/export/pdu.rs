@@ -561,8 +561,9 @@ mod tests {
             152 => TIMES.first_epoch_ms.into(), // flowStartMilliseconds
             153 => TIMES.last_epoch_ms.into(),  // flowEndMilliseconds
             209 => f.tcp_options.into(),        // tcpOptions
-            // ipSecSPI: the key keeps its halves in the two ports.
-            295 => (u32::from(k.s_port) << 16 | u32::from(k.d_port)).into(),
+            // ipSecSPI: the key keeps its upper half in the destination
+            // port and its lower half in the source port.
+            295 => (u32::from(k.d_port) << 16 | u32::from(k.s_port)).into(),
             other => panic!("element {other} is not checked by this test"),
         }
     }

@@ -57,7 +57,7 @@ pub fn write_field(id: u16, out: &mut [u8], flow: &Flow, t: &FlowTimes) {
         ie::FLOW_END_REASON => put(&[flow.end_reason as u8]),
         ie::TCP_OPTIONS => put(&flow.tcp_options.to_be_bytes()),
         ie::IGMP_TYPE => put(&[k.d_port as u8]),
-        ie::IPSEC_SPI => put(&(u32::from(k.s_port) << 16 | u32::from(k.d_port)).to_be_bytes()),
+        ie::IPSEC_SPI => put(&k.ipsec_spi().to_be_bytes()),
         _ => {}
     }
 }

@@ -96,10 +96,11 @@ pub struct FlowKey {
     pub src: [u8; 16],
     /// Destination address, like `src`.
     pub dst: [u8; 16],
-    /// Source port, or the upper half of an IPsec SPI (host order).
+    /// Source port, or the lower half of an IPsec SPI (host order; see
+    /// [`FlowKey::set_ipsec_spi`]).
     pub s_port: u16,
-    /// Destination port, ICMP type<<8|code, IGMP type, or the lower half of
-    /// an IPsec SPI (host order).
+    /// Destination port, ICMP type<<8|code, IGMP type, or the upper half
+    /// of an IPsec SPI (host order).
     pub d_port: u16,
     /// Input interface index, or [`NO_INTERFACE`].
     pub i_ifc: u16,
@@ -132,6 +133,22 @@ impl FlowKey {
     /// The IPv4 destination address (meaningful when `ip_version == 4`).
     pub fn dst_v4(&self) -> [u8; 4] {
         [self.dst[0], self.dst[1], self.dst[2], self.dst[3]]
+    }
+
+    /// Keys an ESP or AH flow by its SPI, split over the two ports as the
+    /// original module splits it on x86 (it loads the big-endian SPI as a
+    /// little-endian word and stores each half as a port in network order):
+    /// SPI 0x12345678 gives source port 0x5678 and destination port 0x1234.
+    /// NetFlow v5 records and the flow dump show the ports, so collectors
+    /// fed by the original see the same values from this module.
+    pub fn set_ipsec_spi(&mut self, spi: u32) {
+        self.s_port = spi as u16;
+        self.d_port = (spi >> 16) as u16;
+    }
+
+    /// The SPI of an ESP or AH flow (see [`FlowKey::set_ipsec_spi`]).
+    pub fn ipsec_spi(&self) -> u32 {
+        u32::from(self.d_port) << 16 | u32::from(self.s_port)
     }
 }
 
@@ -350,9 +367,8 @@ fn parse_ipv6<P: PacketBytes + ?Sized>(pkt: &P, info: &mut PacketInfo) -> Result
                 let Some(a) = pkt.array::<8>(offset) else {
                     break;
                 };
-                let spi = u32::from_be_bytes([a[4], a[5], a[6], a[7]]);
-                info.key.s_port = (spi >> 16) as u16;
-                info.key.d_port = spi as u16;
+                info.key
+                    .set_ipsec_spi(u32::from_be_bytes([a[4], a[5], a[6], a[7]]));
                 bits |= ext_bit::AH;
                 next = a[0];
                 offset += (usize::from(a[1]) + 2) * 4;
@@ -429,16 +445,12 @@ fn transport<P: PacketBytes + ?Sized>(pkt: &P, offset: usize, info: &mut PacketI
         }
         proto::ESP => {
             if let Some(s) = pkt.array::<4>(offset) {
-                let spi = u32::from_be_bytes(s);
-                key.s_port = (spi >> 16) as u16;
-                key.d_port = spi as u16;
+                key.set_ipsec_spi(u32::from_be_bytes(s));
             }
         }
         proto::AH if key.ip_version == 4 => {
             if let Some(a) = pkt.array::<8>(offset) {
-                let spi = u32::from_be_bytes([a[4], a[5], a[6], a[7]]);
-                key.s_port = (spi >> 16) as u16;
-                key.d_port = spi as u16;
+                key.set_ipsec_spi(u32::from_be_bytes([a[4], a[5], a[6], a[7]]));
             }
         }
         _ => {}
@@ -561,14 +573,17 @@ mod tests {
             0,
             &[0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1],
         ));
-        assert_eq!((i.key.s_port, i.key.d_port), (0xdead, 0xbeef));
+        // The original's split on x86: lower half in the source port.
+        assert_eq!((i.key.s_port, i.key.d_port), (0xbeef, 0xdead));
+        assert_eq!(i.key.ipsec_spi(), 0xdeadbeef);
         let i = v4(&ipv4(
             proto::AH,
             &[],
             0,
             &[6, 4, 0, 0, 0x12, 0x34, 0x56, 0x78],
         ));
-        assert_eq!((i.key.s_port, i.key.d_port), (0x1234, 0x5678));
+        assert_eq!((i.key.s_port, i.key.d_port), (0x5678, 0x1234));
+        assert_eq!(i.key.ipsec_spi(), 0x12345678);
         let i = v4(&ipv4(proto::SCTP, &[], 0, &[0, 9, 0, 10, 0, 0, 0, 0]));
         assert_eq!((i.key.s_port, i.key.d_port), (9, 10));
     }
@@ -657,7 +672,7 @@ mod tests {
         let i = v6(&ipv6(proto::AH, &ah, &[0x11, 0x22, 0x33, 0x44, 0, 0, 0, 1]));
         assert_eq!(i.key.protocol, proto::ESP);
         assert_eq!(i.options, u32::from(ext_bit::AH | ext_bit::ESP));
-        assert_eq!((i.key.s_port, i.key.d_port), (0x1122, 0x3344));
+        assert_eq!((i.key.s_port, i.key.d_port), (0x3344, 0x1122));
     }
 
     #[test]
