@@ -69,6 +69,7 @@ pub mod sys {
     pub mod bindings;
     pub mod cstr;
     pub mod fmtbuf;
+    pub mod log;
     pub mod netdev;
     pub mod percpu;
     pub mod procfs;
@@ -100,44 +101,70 @@ module! {
 }
 
 /// The loaded module. Fields drop in declaration order, which is the reverse
-/// of setting up: no new packets or readers first, then the state they used.
+/// of setting up: no new packets or readers first, then the state they used
+/// (the scanner exports every flow left and closes the destinations), and
+/// the unload line last.
 struct Netflow {
     _targets: TargetRegistration,
     _sysctl: Sysctls,
     _proc: ProcFiles,
     _scanner: ScannerHandle,
     _meter: MeterHandle,
+    _unloaded: UnloadLine,
 }
 
 impl kernel::Module for Netflow {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        params::validate()?;
-        let hashsize = match params::hashsize_at_load() {
-            n if n > 0 => (n as u32).max(meter::meter_kernel::MIN_HASHSIZE),
-            _ => meter::meter_kernel::auto_hashsize(),
-        };
-        let meter = MeterHandle::new(hashsize)?;
-        // Made before the hash size is logged: the log lists the
-        // destinations the exporter adds first, then the hash size.
-        let scanner = ScannerHandle::new(meter.get().hz)?;
-        pr_info!(
-            "hashsize {} ({}K)\n",
-            meter.get().hashsize.load(core::sync::atomic::Ordering::Relaxed),
-            (meter.get().hashsize.load(core::sync::atomic::Ordering::Relaxed) * 8) >> 10
-        );
-        let proc = ProcFiles::register()?;
-        let sysctl = Sysctls::register()?;
-        let targets = TargetRegistration::register()?;
-        scanner.start();
-        let protocol = params::protocol();
-        pr_info!("ipt_NETFLOW protocol version {} ({}) enabled.\n", protocol.number(), protocol.family_name());
-        pr_info!("ipt_NETFLOW is loaded.\n");
-        Ok(Netflow { _targets: targets, _sysctl: sysctl, _proc: proc, _scanner: scanner, _meter: meter })
+        let (version, srcversion) = sys::system::module_version();
+        crate::log_info!("ipt_NETFLOW version {}, srcversion {}\n", version.unwrap_or(""), srcversion.unwrap_or(""));
+        let loaded = load();
+        if loaded.is_err() {
+            crate::log_info!("ipt_NETFLOW is not loaded.\n");
+        }
+        loaded
     }
+}
+
+/// Sets everything up in the original's order, so the log reads the same:
+/// hash size, /proc files, sysctls, destinations, protocol, target.
+fn load() -> Result<Netflow> {
+    params::validate()?;
+    let hashsize = match params::hashsize_at_load() {
+        n if n > 0 => (n as u32).max(meter::meter_kernel::MIN_HASHSIZE),
+        _ => meter::meter_kernel::auto_hashsize(),
+    };
+    let meter = MeterHandle::new(hashsize)?;
+    let buckets = meter.get().hashsize.load(core::sync::atomic::Ordering::Relaxed);
+    crate::log_info!("ipt_NETFLOW: hashsize {} ({}K)\n", buckets, (buckets * 8) >> 10);
+    let proc = ProcFiles::register()?;
+    let sysctl = Sysctls::register()?;
+    crate::log_info!("netflow: registered: sysctl net.netflow\n");
+    let scanner = ScannerHandle::new(meter.get().hz)?;
+    params::log_protocol_enabled(params::protocol());
+    scanner.start();
+    let targets = TargetRegistration::register()?;
+    crate::log_info!("ipt_NETFLOW is loaded.\n");
+    Ok(Netflow {
+        _targets: targets,
+        _sysctl: sysctl,
+        _proc: proc,
+        _scanner: scanner,
+        _meter: meter,
+        _unloaded: UnloadLine,
+    })
 }
 
 impl Drop for Netflow {
     fn drop(&mut self) {
-        pr_info!("ipt_NETFLOW unloading.\n");
+        crate::log_info!("ipt_NETFLOW unloading..\n");
+    }
+}
+
+/// Logs the original's last line at unload, after everything else is gone.
+struct UnloadLine;
+
+impl Drop for UnloadLine {
+    fn drop(&mut self) {
+        crate::log_info!("ipt_NETFLOW unloaded.\n");
     }
 }

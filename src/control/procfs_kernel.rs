@@ -13,6 +13,7 @@ use crate::sys::percpu::{next_possible_cpu, possible_cpus, present_cpus};
 use crate::sys::procfs::{ProcEntry, SeqRecords, ShowFile};
 use crate::sys::seq::SeqWriter;
 use crate::sys::system::module_version;
+use core::ffi::CStr;
 use crate::work::scanner_kernel::{with_work, Scanner};
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::alloc::flags::GFP_ATOMIC;
@@ -348,9 +349,19 @@ impl ProcFiles {
     /// Creates the files under `/proc/net/stat` of the initial namespace
     /// (those made before a failure are removed again).
     pub fn register() -> Result<Self> {
-        let stat = ProcEntry::single::<StatFile>(c"ipt_netflow")?;
-        let snmp = ProcEntry::single::<SnmpFile>(c"ipt_netflow_snmp")?;
-        let flows = ProcEntry::seq::<DumpIter>(c"ipt_netflow_flows")?;
+        let stat = logged(c"ipt_netflow", ProcEntry::single::<StatFile>)?;
+        let snmp = logged(c"ipt_netflow_snmp", ProcEntry::single::<SnmpFile>)?;
+        let flows = logged(c"ipt_netflow_flows", ProcEntry::seq::<DumpIter>)?;
         Ok(ProcFiles { _files: [stat, snmp, flows] })
     }
+}
+
+/// Makes one /proc/net/stat file with `make`, logging it as the original
+/// does.
+fn logged(name: &'static CStr, make: fn(&'static CStr) -> Result<ProcEntry>) -> Result<ProcEntry> {
+    let shown = name.to_str().unwrap_or("?");
+    crate::log_info!("netflow: registering: /proc/net/stat/{}\n", shown);
+    let entry = make(name).inspect_err(|_| crate::log_err!("Unable to create /proc/net/stat/{} entry\n", shown))?;
+    crate::log_info!("netflow: registered: /proc/net/stat/{}\n", shown);
+    Ok(entry)
 }

@@ -19,7 +19,6 @@ use core::marker::PhantomData;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::error::{code::*, Result};
-use kernel::prelude::*;
 
 static ZERO: c_int = 0;
 static ONE: c_int = 1;
@@ -83,7 +82,8 @@ impl Handler for Hashsize {
             return Ok(());
         }
         with_work(|m, scanner| scanner.paused(|| m.resize(value as u32))).ok_or(ENODEV)??;
-        pr_info!("hashsize {} ({}K)\n", value, (value as usize * core::mem::size_of::<usize>()) >> 10);
+        let after = with_meter(|m| m.hashsize.load(Ordering::Relaxed)).unwrap_or(0);
+        crate::log_info!("ipt_NETFLOW: allocating new hash table {} -> {} buckets\n", before, after);
         Ok(())
     }
 }
@@ -103,9 +103,9 @@ impl Handler for Flush {
             scanner.flush(m);
             if value > 1 {
                 m.reset_stats();
-                pr_info!("forced flush (reset stat counters).\n");
+                crate::log_info!("ipt_NETFLOW: forced flush (reset stat counters).\n");
             } else {
-                pr_info!("forced flush.\n");
+                crate::log_info!("ipt_NETFLOW: forced flush.\n");
             }
         });
         Ok(())
@@ -176,7 +176,7 @@ impl Handler for Destination {
         let s = core::str::from_utf8(&text[..len]).map_err(|_| EINVAL)?;
         let text = s.trim_end();
         if parse_each(text, |_| {}).is_err() {
-            pr_err!("can't parse destination: {}\n", text);
+            crate::log_err!("ipt_NETFLOW: can't parse destination: {}\n", text);
             return Err(EINVAL);
         }
         with_work(|_, scanner| scanner.with_exporter(|e| e.replace_destinations(text))).ok_or(ENODEV)?
@@ -197,9 +197,10 @@ impl Handler for ProtocolHandler {
         }
         let protocol = Protocol::from_number(value).ok_or(EINVAL)?;
         with_work(|m, scanner| {
-            pr_info!("forced flush (protocol version change)\n");
+            crate::log_info!("ipt_NETFLOW: forced flush (protocol version change)\n");
             scanner.switch_protocol(m, protocol);
             param.set(value);
+            params::log_protocol_enabled(protocol);
         });
         Ok(())
     }
@@ -268,7 +269,7 @@ impl Sysctls {
         // null for the handlers that keep their value elsewhere), and its
         // bounds are statics of the type the entry's parser reads.
         let table = unsafe { Table::register(c"net/netflow", entries()) }.inspect_err(|_| {
-            pr_err!("can't register to sysctl\n");
+            crate::log_err!("netflow: can't register to sysctl\n");
         })?;
         Ok(Sysctls { _table: table })
     }

@@ -18,8 +18,10 @@ use super::template::{FieldList, TemplateKey, Version};
 use crate::meter::flow::{Flow, Ticks};
 use crate::params::{self, Protocol};
 use crate::sys::fmtbuf::FmtBuf;
+use crate::sys::log::err_ratelimited;
 use crate::sys::netdev::{c_text, for_each_interface};
 use crate::sys::system::module_version;
+use crate::sys::udp::{network_unreachable, not_connected};
 use crate::sys::time::{epoch_ms, hz, jiffies, real_time, uptime_ms};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::error::Result;
@@ -182,7 +184,7 @@ impl Exporter {
     /// are sent again to the new ones.
     pub fn set_destinations(&mut self, text: &str) -> Result {
         let n = parse_each(text, |_| {}).map_err(|_| {
-            pr_err!("can't parse destination: {}\n", text);
+            crate::log_err!("ipt_NETFLOW: can't parse destination: {}\n", text);
             EINVAL
         })?;
         let mut socks = KVec::with_capacity(n, GFP_KERNEL)?;
@@ -201,7 +203,7 @@ impl Exporter {
             };
             let shown = FmtBuf::<96>::of(d);
             let state = if s.is_connected() { "" } else { " (unconnected)" };
-            pr_info!("added destination {}{}\n", shown.as_str(), state);
+            crate::log_info!("ipt_NETFLOW: added destination {}{}\n", shown.as_str(), state);
             if let Err(e) = socks.push(s, GFP_KERNEL) {
                 failed = Err(e.into());
             }
@@ -479,15 +481,16 @@ impl Exporter {
         };
         let sndbuf = params::sndbuf();
         let mut delivered = false;
-        for s in self.socks.iter_mut() {
+        for (i, s) in self.socks.iter_mut().enumerate() {
             match s.send(packet, sndbuf) {
                 Ok(()) => {
                     delivered = true;
                     self.stats.pkts.fetch_add(1, Relaxed);
                     self.stats.bytes.fetch_add(packet.len() as u64, Relaxed);
                 }
-                Err(_) => {
+                Err(e) => {
                     self.stats.errors.fetch_add(1, Relaxed);
+                    log_send_error(i, e);
                 }
             }
         }
@@ -529,6 +532,25 @@ impl Exporter {
         self.stats.lost_pkts.fetch_add(pkts, Relaxed);
         self.stats.lost_bytes.fetch_add(bytes, Relaxed);
     }
+}
+
+/// The original's line for a failed send (rate limited: a collector that
+/// is down fails every packet), with its hint for the common causes. Sends
+/// to a destination that cannot connect fail silently, counted, as there.
+fn log_send_error(index: usize, e: Error) {
+    if e == not_connected() {
+        return;
+    }
+    let hint = if e == EAGAIN {
+        "increase sndbuf!"
+    } else if e == network_unreachable() {
+        "network is unreachable."
+    } else if e == EINVAL {
+        "will reconnect."
+    } else {
+        ""
+    };
+    err_ratelimited(format_args!("ipt_NETFLOW: sendmsg[{}] error {}: {}\n", index, e.to_errno(), hint));
 }
 
 /// The clocks at one moment: uptime (from ticks) and wall clock, read once

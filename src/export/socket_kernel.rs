@@ -134,3 +134,11 @@ impl ExportSocket {
         }
     }
 }
+
+/// A destination ends with its socket: at a destination write and at
+/// unload, with the original's line.
+impl Drop for ExportSocket {
+    fn drop(&mut self) {
+        crate::log_info!("ipt_NETFLOW: removed destination {}\n", self.dest.addr);
+    }
+}

@@ -8,7 +8,6 @@ use super::meter_kernel::meter_target_call;
 use crate::params::{self, Protocol};
 use crate::sys::xtables::{Family, Registration, RuleCheck, Target, TargetCall};
 use kernel::error::{code::EINVAL, Result};
-use kernel::prelude::*;
 
 /// The `NETFLOW` target.
 pub struct Netflow;
@@ -27,11 +26,11 @@ impl Target for Netflow {
     fn check(rule: &RuleCheck<'_>) -> Result {
         let table = rule.table();
         if table.to_bytes() == b"nat" {
-            pr_warn!("NETFLOW target: is not valid in {} table\n", table.to_str().unwrap_or("?"));
+            crate::log_err!("NETFLOW target: is not valid in {} table\n", table.to_str().unwrap_or("?"));
             return Err(EINVAL);
         }
         if rule.family() == Family::Ipv6 && params::protocol() == Protocol::V5 {
-            pr_warn!("ip6tables NETFLOW target is meaningful for protocol 9 or 10 only.\n");
+            crate::log_err!("ip6tables NETFLOW target is meaningful for protocol 9 or 10 only.\n");
             return Err(EINVAL);
         }
         Ok(())

@@ -7,7 +7,6 @@ use super::protocol::Protocol;
 use core::ffi::{c_char, c_int, c_uint};
 use core::ptr::addr_of_mut;
 use kernel::error::{code::EINVAL, Result};
-use kernel::prelude::*;
 
 /// One module parameter variable of type `T`.
 ///
@@ -124,11 +123,18 @@ pub fn destination_at_load() -> &'static str {
     unsafe { crate::sys::cstr::from_c_ptr(p) }.to_str().unwrap_or("")
 }
 
+/// The original's line for the protocol in force, at load and at every
+/// switch (its spelling: "IPFIX" or "NetFlow").
+pub fn log_protocol_enabled(protocol: Protocol) {
+    let name = if protocol == Protocol::Ipfix { "IPFIX" } else { "NetFlow" };
+    crate::log_info!("ipt_NETFLOW protocol version {} ({}) enabled.\n", protocol.number(), name);
+}
+
 /// Refuses to load with parameter values the module cannot honour.
 pub fn validate() -> Result {
     let p = protocol_number();
     if Protocol::from_number(p).is_none() {
-        pr_err!("protocol {} is not supported; use 5, 9 or 10.\n", p);
+        crate::log_err!("ipt_NETFLOW: protocol {} is not supported; use 5, 9 or 10.\n", p);
         return Err(EINVAL);
     }
     Ok(())

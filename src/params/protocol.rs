@@ -32,7 +32,7 @@ impl Protocol {
         }
     }
 
-    /// The word /proc and the log show after the number.
+    /// The word /proc shows after the number.
     pub const fn family_name(self) -> &'static str {
         match self {
             Protocol::Ipfix => "ipfix",

@@ -53,6 +53,31 @@ const char *nf_srcversion(void)
 	return THIS_MODULE->srcversion ? THIS_MODULE->srcversion : "(none)";
 }
 
+/*
+ * Log lines: "%pA" formats the Rust fmt::Arguments that args points to.
+ * The ratelimited one has a single state for the module (its callers are
+ * errors a flood could repeat).
+ */
+void nf_log_err(const void *args)
+{
+	printk(KERN_ERR "%pA", args);
+}
+
+void nf_log_warn(const void *args)
+{
+	printk(KERN_WARNING "%pA", args);
+}
+
+void nf_log_info(const void *args)
+{
+	printk(KERN_INFO "%pA", args);
+}
+
+void nf_log_err_ratelimited(const void *args)
+{
+	printk_ratelimited(KERN_ERR "%pA", args);
+}
+
 struct module *nf_this_module(void)
 {
 	return THIS_MODULE;

@@ -24,6 +24,12 @@ const char *nf_version(void);
 const char *nf_srcversion(void);
 struct module *nf_this_module(void);
 
+/* Kernel log lines without a prefix; args is a Rust fmt::Arguments. */
+void nf_log_err(const void *args);
+void nf_log_warn(const void *args);
+void nf_log_info(const void *args);
+void nf_log_err_ratelimited(const void *args);
+
 /*
  * Per-CPU data. nf_meter_enter() disables bottom halves unless they already
  * are (the nft_compat path may call a target in process context) and

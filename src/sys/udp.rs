@@ -115,6 +115,11 @@ pub fn not_connected() -> Error {
     Error::from_errno(-(bindings::ENOTCONN as i32))
 }
 
+/// The error of a send with no route to the destination.
+pub fn network_unreachable() -> Error {
+    Error::from_errno(-(bindings::ENETUNREACH as i32))
+}
+
 /// The smallest send buffer the kernel accepts.
 pub fn min_sndbuf() -> i32 {
     // SAFETY: reads the kernel's SOCK_MIN_SNDBUF; no precondition.

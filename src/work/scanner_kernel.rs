@@ -144,7 +144,7 @@ impl Scanner {
             if self.work.schedule_on(cpu, delay).is_ok() {
                 return;
             }
-            pr_info!("can't schedule exporter on cpu {}. Disabling cpu lock.\n", cpu);
+            crate::log_warn!("ipt_NETFLOW: can't schedule exporter on cpu {}. Disabling cpu lock.\n", cpu);
             params::exportcpu_param().set(-1);
         }
         self.work.schedule(delay);

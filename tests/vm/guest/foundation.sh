@@ -25,7 +25,7 @@ modprobe_checks=0
 # Per backend: 10 checks, and one more that compares the per-CPU lines where
 # there are several CPUs.
 per_backend=$((10 + ($(nproc) > 1 ? 1 : 0)))
-plan $((modprobe_checks + 18 + 2 * per_backend + 4))
+plan $((modprobe_checks + 21 + 2 * per_backend + 4))
 
 echo "# kernel $(uname -r), $(nproc) CPUs"
 dmesg_start
@@ -38,9 +38,33 @@ if [ "$modprobe_checks" -gt 0 ]; then
 fi
 load_kmods
 
+# The kernel log lines since mark $1 (a line count of `dmesg -t`), without
+# the kernel's own lines about loading an unsigned out-of-tree module, with
+# the hash size and srcversion masked: what operators grep for must read
+# as the original's lines, in its order.
+log_mark() { dmesg -t | wc -l; }
+log_since() {
+	dmesg -t | tail -n +$(($1 + 1)) |
+		grep -Ev 'loading out-of-tree module taints kernel|module verification failed' |
+		sed -E 's/hashsize [0-9]+ \([0-9]+K\)/hashsize N (NK)/; s/srcversion [0-9A-F]+$/srcversion S/'
+}
+
 # --- Loading, identity, parameter validation ------------------------------
 check "insmod refuses protocol=7" bash -c "! insmod $ko protocol=7"
+mark=$(log_mark)
 check "insmod with defaults" insmod "$ko"
+check_eq "kernel log at load" "ipt_NETFLOW version $version, srcversion S
+ipt_NETFLOW: hashsize N (NK)
+netflow: registering: /proc/net/stat/ipt_netflow
+netflow: registered: /proc/net/stat/ipt_netflow
+netflow: registering: /proc/net/stat/ipt_netflow_snmp
+netflow: registered: /proc/net/stat/ipt_netflow_snmp
+netflow: registering: /proc/net/stat/ipt_netflow_flows
+netflow: registered: /proc/net/stat/ipt_netflow_flows
+netflow: registered: sysctl net.netflow
+ipt_NETFLOW: added destination 127.0.0.1:2055
+ipt_NETFLOW protocol version 5 (NetFlow) enabled.
+ipt_NETFLOW is loaded." "$(log_since "$mark")"
 check "version line" grep -Eq "^ipt_NETFLOW $version, srcversion [0-9A-F]+;\$" $stat
 check_eq "protocol line for v5" "Protocol version 5 (netflow)" "$(sed -n 2p $stat)"
 check "per-CPU table header" grep -qxF \
@@ -63,9 +87,15 @@ check "nft nat table rule refused" bash -c "! ip netns exec nfr iptables-nft -t 
 check_eq "kernel log says why (nft nat)" $((n0 + 1)) "$(nat_msgs)"
 check "nft accepts the same rule in mangle" bash -c "ip netns exec nfr iptables-nft -t mangle -A POSTROUTING -j NETFLOW &&
 	ip netns exec nfr iptables-nft -t mangle -D POSTROUTING -j NETFLOW"
+mark=$(log_mark)
 check "rmmod" rmmod ipt_NETFLOW
+check_eq "kernel log at unload" "ipt_NETFLOW unloading..
+ipt_NETFLOW: removed destination 127.0.0.1:2055
+ipt_NETFLOW unloaded." "$(log_since "$mark")"
 
+mark=$(log_mark)
 check "insmod protocol=10" insmod "$ko" protocol=10
+check "kernel log names IPFIX as the original" bash -c "dmesg -t | tail -n +$((mark + 1)) | grep -qxF 'ipt_NETFLOW protocol version 10 (IPFIX) enabled.'"
 # The templates count is 0 or 3: the system-information and interface
 # options records (and their templates) go out with the first scan.
 check "protocol line for IPFIX" bash -c "sed -n 2p $stat | grep -Eqx \
