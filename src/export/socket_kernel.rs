@@ -88,7 +88,12 @@ impl ExportSocket {
 
     /// Sends one export packet, connecting first if needed.
     pub fn send(&mut self, packet: &[u8], sndbuf: i32) -> Result {
-        self.connect(sndbuf);
+        if !self.is_connected() {
+            self.connect(sndbuf);
+            if self.is_connected() {
+                crate::log_info!("ipt_NETFLOW: connected {}\n", self.dest.addr);
+            }
+        }
         let Some(sock) = self.sock.as_ref() else {
             return Err(not_connected());
         };
