@@ -26,6 +26,7 @@ pub mod meter {
     pub mod flow_table;
     pub mod packet;
     pub mod rates;
+    pub mod sampler;
     pub mod stats;
 }
 
