@@ -43,6 +43,7 @@ pub mod export {
     pub mod options;
     pub mod pdu;
     pub mod record;
+    pub mod snmp_rules;
     pub mod source;
     pub mod template;
 }
