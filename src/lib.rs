@@ -26,8 +26,10 @@ pub mod meter {
     pub mod flow_merge;
     pub mod flow_table;
     pub mod packet;
+    pub mod packet_rules;
     pub mod rates;
     pub mod sampler;
+    pub mod snmp_rules;
     pub mod stats;
 }
 
@@ -43,7 +45,6 @@ pub mod export {
     pub mod options;
     pub mod pdu;
     pub mod record;
-    pub mod snmp_rules;
     pub mod source;
     pub mod template;
 }

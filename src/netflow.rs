@@ -15,6 +15,7 @@ use kernel::prelude::*;
 
 /// Where packets come in: the target, header parsing, per-CPU accounting.
 pub mod meter {
+    pub mod aggregation;
     pub mod expiry;
     pub mod flow;
     pub mod flow_budget;
@@ -24,8 +25,11 @@ pub mod meter {
     pub mod flow_table;
     pub mod meter_kernel;
     pub mod packet;
+    pub mod packet_rules;
     pub mod rates;
+    pub mod sampler;
     pub mod skb_kernel;
+    pub mod snmp_rules;
     pub mod stats;
     pub mod target_kernel;
 }
@@ -39,6 +43,7 @@ pub mod work {
 pub mod control {
     pub mod proc_text;
     pub mod procfs_kernel;
+    pub mod rule_sets_kernel;
     pub mod sysctl_kernel;
 }
 
@@ -89,6 +94,7 @@ pub mod sys {
 use control::procfs_kernel::ProcFiles;
 use control::sysctl_kernel::Sysctls;
 use meter::meter_kernel::MeterHandle;
+use meter::packet_rules::PacketRules;
 use meter::target_kernel::TargetRegistration;
 use work::scanner_kernel::ScannerHandle;
 
@@ -126,7 +132,8 @@ impl kernel::Module for Netflow {
 }
 
 /// Sets everything up in the original's order, so the log reads the same:
-/// hash size, /proc files, sysctls, destinations, protocol, target.
+/// hash size, /proc files, sysctls, destinations, rule sets, protocol,
+/// target.
 fn load() -> Result<Netflow> {
     params::validate()?;
     let hashsize = match params::hashsize_at_load() {
@@ -140,6 +147,11 @@ fn load() -> Result<Netflow> {
     let sysctl = Sysctls::register()?;
     crate::log_info!("netflow: registered: sysctl net.netflow\n");
     let scanner = ScannerHandle::new(meter.get().hz)?;
+    let rules = control::rule_sets_kernel::packet_rules_at_load()?;
+    if rules != PacketRules::none() {
+        meter.get().set_rules(rules)?;
+        scanner.with_exporter(|e| e.set_sampler(rules.sampler));
+    }
     params::log_protocol_enabled(params::protocol());
     scanner.start();
     let targets = TargetRegistration::register()?;

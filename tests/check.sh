@@ -9,7 +9,7 @@
 #
 # NF_KERNELS="6.12 7.3-debug 7.3-stock" selects the kernels; for a
 # developer's partial run, NF_TIERS="host build vm" the tiers and
-# NF_SUITES="foundation metering export collectors rcuconfig" the VM suites (a run
+# NF_SUITES="foundation metering export collectors rcuconfig rules" the VM suites (a run
 # that leaves any out says so in its last line).
 # NF_PLANT (test-only, see tests/vm/plant/nf_plant.c) plants faults that
 # must turn the run red.
@@ -21,7 +21,7 @@ cd "$top"
 
 kernels=${NF_KERNELS:-6.12 7.3-debug 7.3-stock}
 tiers=${NF_TIERS:-host build vm}
-all_suites="foundation metering export collectors rcuconfig"
+all_suites="foundation metering export collectors rcuconfig rules"
 read -r -a suites <<<"${NF_SUITES:-$all_suites}"
 partial=
 [ "$tiers" = "host build vm" ] && [ "${suites[*]}" = "$all_suites" ] ||

@@ -6,7 +6,7 @@
 
 use ipt_netflow::export::netflow_v5::{V5Header, V5Packet, V5Record};
 use ipt_netflow::export::pdu::{Full, Pdu, PduHeader, TemplateCache};
-use ipt_netflow::export::record::{write_record, FlowTimes};
+use ipt_netflow::export::record::{write_record, FlowTimes, RecordContext};
 use ipt_netflow::export::template::{FieldList, TemplateKey, Version};
 use ipt_netflow::meter::flow::{EndReason, FirstPacket, Flow};
 use ipt_netflow::meter::flow_key::{FlowKey, PacketInfo};
@@ -111,7 +111,7 @@ fn template_packets(version: Version, flows: &[Flow]) -> Vec<Vec<u8>> {
         for _ in 0..2 {
             let t = cache.get(key).unwrap();
             let r = pdu.add_record(t, fields.as_slice(), out.len() as u64, 0, 20, 30, |b| {
-                write_record(fields.as_slice(), b, f, &TIMES)
+                write_record(fields.as_slice(), b, f, &RecordContext::of(f, TIMES))
             });
             if r != Err(Full) {
                 break;
@@ -311,4 +311,198 @@ fn tshark_decodes_ipfix() {
             template_packets(Version::Ipfix, &flows),
         );
     }
+}
+
+/// tshark's values of `fields` in each of `payloads`, one row per packet
+/// (several occurrences of a field in one packet joined by ';').
+fn tshark_values(name: &str, payloads: &[Vec<u8>], fields: &[&str]) -> Vec<Vec<String>> {
+    let dir =
+        std::env::temp_dir().join(format!("ipt-netflow-tshark-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("export.pcap");
+    std::fs::write(&file, pcap(payloads)).unwrap();
+    let mut cmd = Command::new("tshark");
+    cmd.args(["-n", "-r"]).arg(&file).args([
+        "-d",
+        &format!("udp.port=={PORT},cflow"),
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=;",
+    ]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd
+        .output()
+        .expect("tshark must be installed (scripts/install-deps.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+/// One packet of `version` with `options` records first, then `flows`
+/// as a sampler with id `sampler_id` selected them.
+fn sampled_packet(
+    version: Version,
+    options: &[ipt_netflow::export::options::OptionsRecord<'_>],
+    flows: &[Flow],
+    sampler_id: u8,
+) -> Vec<u8> {
+    use ipt_netflow::export::options::OptionsRecord;
+    let mut cache = TemplateCache::default();
+    let mut pdu = Pdu::new(version);
+    for r in options {
+        let mut fields = FieldList::default();
+        r.fields(&mut fields);
+        let t = cache
+            .get_options(r.key(), OptionsRecord::SCOPE_FIELDS)
+            .unwrap();
+        pdu.add_record(t, fields.as_slice(), 0, 0, 20, 30, |b| r.write(b))
+            .unwrap();
+    }
+    for f in flows {
+        let key = TemplateKey::of(f, version).with_sampler();
+        let mut fields = FieldList::default();
+        key.fields(&mut fields);
+        let context = RecordContext {
+            sampler_id,
+            ..RecordContext::of(f, TIMES)
+        };
+        let t = cache.get(key).unwrap();
+        pdu.add_record(t, fields.as_slice(), 0, 0, 20, 30, |b| {
+            write_record(fields.as_slice(), b, f, &context)
+        })
+        .unwrap();
+    }
+    pdu.finish(&PduHeader::default()).to_vec()
+}
+
+/// How each protocol names the sampler, as tshark decodes it: the v5
+/// header's mode and interval, v9's FLOW_SAMPLER_ID in the records and its
+/// sampler options record, IPFIX's selectorId and its selector records.
+#[test]
+fn tshark_decodes_the_sampler() {
+    use ipt_netflow::export::options::{OptionsRecord, Span};
+    use ipt_netflow::meter::sampler::{Sampler, SamplerMode};
+    let flows: Vec<Flow> = (0..3).map(|i| flow(i, false, 17)).collect();
+
+    let mut v5 = V5Packet::new();
+    let sampler = Sampler {
+        mode: SamplerMode::Deterministic,
+        interval: 10,
+    };
+    for f in &flows {
+        assert!(v5.push(&V5Record::from_flow(f, 1000, 2000)));
+    }
+    let v5 = v5
+        .finish(&V5Header {
+            sampling: sampler.v5_field(),
+            ..Default::default()
+        })
+        .to_vec();
+    assert_eq!(
+        tshark_values(
+            "v5-sampler",
+            &[v5],
+            &["cflow.samplingmode", "cflow.samplerate"]
+        ),
+        [["1", "10"]]
+    );
+
+    let v9 = sampled_packet(
+        Version::V9,
+        &[OptionsRecord::Sampler {
+            domain: 0,
+            id: 3,
+            mode: 2,
+            interval: 4,
+        }],
+        &flows,
+        3,
+    );
+    assert_eq!(
+        tshark_values(
+            "v9-sampler",
+            &[v9],
+            &[
+                "cflow.sampler_id",
+                "cflow.sampler_mode",
+                "cflow.sampler_random_interval"
+            ]
+        ),
+        // The options record's id first, then each data record's.
+        [["3;3;3;3", "2", "4"]]
+    );
+
+    let span = Span {
+        first_ms: 1_700_000_000_000,
+        last_ms: 1_700_000_060_000,
+    };
+    let ipfix = sampled_packet(
+        Version::Ipfix,
+        &[
+            OptionsRecord::SelectorCount {
+                domain: 0,
+                id: 1,
+                interval: 10,
+            },
+            OptionsRecord::SelectorRandom {
+                domain: 0,
+                id: 2,
+                interval: 7,
+            },
+            OptionsRecord::SelectorStats {
+                id: 1,
+                flows_observed: Some(1000),
+                flows_selected: 100,
+                pkts_observed: 5000,
+                pkts_selected: 480,
+                span,
+            },
+        ],
+        &flows,
+        1,
+    );
+    assert_eq!(
+        tshark_values(
+            "ipfix-sampler",
+            &[ipfix],
+            &[
+                "cflow.selector_id",
+                "cflow.flow_selector_algorithm",
+                "cflow.sampling_flow_interval",
+                "cflow.sampling_flow_spacing",
+                "cflow.sampling_size",
+                "cflow.sampling_population",
+                "cflow.selectorid_total_flows_observed",
+                "cflow.selectorid_total_flows_selected",
+                "cflow.selector_id_total_pkts_observed",
+                "cflow.selector_id_total_pkts_selected",
+            ]
+        ),
+        // selectorId: the two selectors', the statistics', each record's.
+        [[
+            "1;2;1;1;1;1",
+            "1;3",
+            "1",
+            "10",
+            "1",
+            "7",
+            "1000",
+            "100",
+            "5000",
+            "480"
+        ]]
+    );
 }

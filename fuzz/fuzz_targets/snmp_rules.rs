@@ -7,7 +7,7 @@
 //! the text.
 #![no_main]
 
-use ipt_netflow::export::snmp_rules::SnmpRules;
+use ipt_netflow::meter::snmp_rules::SnmpRules;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,8 +7,11 @@
 //! the kernel glue feeds them a seq_file, the tests a `String`.
 
 use crate::export::destination::Destination;
+use crate::meter::aggregation::{Aggregation, RuleKind};
 use crate::meter::flow::Flow;
 use crate::meter::flow_key::FlowKey;
+use crate::meter::sampler::{Sampler, SamplerCounts, SamplerMode};
+use crate::meter::snmp_rules::{self, SnmpRules};
 use crate::meter::stats::StatsSum;
 use crate::params::protocol::Protocol;
 use core::fmt::{self, Write};
@@ -85,6 +88,45 @@ pub fn write_timeouts_line(
         w,
         "Timeouts: active {active}s, inactive {inactive}s. Maxflows {}",
         maxflows as u32
+    )
+}
+
+/// The sampler line: the mode and interval with the selection counters, or
+/// `Flow sampling is disabled.` when `sampler` is `None`.
+///
+/// Hash mode selects in the packet path and passes every flow at export,
+/// so it shows no flows discarded, as the original. "Discarded" is
+/// observed less selected; a racy read where selected runs ahead shows 0
+/// where the original's subtraction would show a huge number.
+pub fn write_sampler_line(
+    w: &mut impl Write,
+    sampler: Option<Sampler>,
+    s: &SamplerCounts,
+) -> fmt::Result {
+    let Some(sampler) = sampler else {
+        return w.write_str("Flow sampling is disabled.\n");
+    };
+    write!(
+        w,
+        "Flow sampling mode {} one-out-of {}.",
+        sampler.mode.name(),
+        sampler.interval
+    )?;
+    if sampler.mode == SamplerMode::Hash {
+        write!(w, " Flows selected {}.", s.flows_selected)?;
+    } else {
+        write!(
+            w,
+            " Flows selected {}, discarded {}.",
+            s.flows_selected,
+            s.flows_observed.saturating_sub(s.flows_selected)
+        )?;
+    }
+    writeln!(
+        w,
+        " Pkts selected {}, discarded {}.",
+        s.pkts_selected,
+        s.pkts_observed.saturating_sub(s.pkts_selected)
     )
 }
 
@@ -252,6 +294,48 @@ pub fn write_sock_line(w: &mut impl Write, i: usize, r: &SockRow) -> fmt::Result
     } else {
         writeln!(w, " unconnected ({} attempts).", r.attempts)
     }
+}
+
+/// The `aggr#` lines: one per net rule, then one per port rule, each list
+/// numbered from 0. `usage(kind, index)` gives how many times that rule
+/// rewrote a key part. "strip" is N, the prefix kept, as the original
+/// prints it (it prints M after "match").
+pub fn write_aggregation_lines(
+    w: &mut impl Write,
+    aggr: &Aggregation,
+    usage: impl Fn(RuleKind, usize) -> u64,
+) -> fmt::Result {
+    for (i, r) in aggr.net_rules().iter().enumerate() {
+        let [a, b, c, d] = r.net;
+        writeln!(
+            w,
+            "aggr#{i} net: match {a}.{b}.{c}.{d}/{} strip {} (usage {})",
+            r.match_len,
+            r.keep_len,
+            usage(RuleKind::Net, i)
+        )?;
+    }
+    for (i, r) in aggr.port_rules().iter().enumerate() {
+        writeln!(
+            w,
+            "aggr#{i} port: ports {}-{} replace {} (usage {})",
+            r.first,
+            r.last,
+            r.port,
+            usage(RuleKind::Port, i)
+        )?;
+    }
+    Ok(())
+}
+
+/// The `SNMP-rule#` lines, one per rule, numbered from 0.
+pub fn write_snmp_rule_lines(w: &mut impl Write, rules: &SnmpRules) -> fmt::Result {
+    for (i, r) in rules.iter().enumerate() {
+        write!(w, "SNMP-rule#{i}: prefix '")?;
+        snmp_rules::write_prefix(w, r.prefix())?;
+        writeln!(w, "' map to {}", r.base())?;
+    }
+    Ok(())
 }
 
 /// The header line of `ipt_netflow_flows`.
@@ -638,6 +722,84 @@ mod tests {
         )
         .unwrap();
         assert_eq!(l, "sock1: 10.0.0.1:2055 unconnected (4 attempts).\n");
+    }
+
+    #[test]
+    fn sampler_line_for_each_mode() {
+        let counts = SamplerCounts {
+            flows_observed: 100,
+            flows_selected: 10,
+            pkts_observed: 5000,
+            pkts_selected: 480,
+        };
+        let line = |t: &str| {
+            let mut s = String::new();
+            write_sampler_line(&mut s, Sampler::parse(t).unwrap(), &counts).unwrap();
+            s
+        };
+        assert_eq!(line(""), "Flow sampling is disabled.\n");
+        assert_eq!(
+            line("d:10"),
+            "Flow sampling mode deterministic one-out-of 10. Flows selected 10, discarded 90. Pkts selected 480, discarded 4520.\n"
+        );
+        assert_eq!(
+            line("random:16383"),
+            "Flow sampling mode random one-out-of 16383. Flows selected 10, discarded 90. Pkts selected 480, discarded 4520.\n"
+        );
+        assert_eq!(
+            line("hash:4"),
+            "Flow sampling mode hash one-out-of 4. Flows selected 10. Pkts selected 480, discarded 4520.\n"
+        );
+        // Selected read ahead of observed: no wrap-around.
+        let mut s = String::new();
+        let racy = SamplerCounts {
+            flows_observed: 1,
+            flows_selected: 2,
+            pkts_observed: 0,
+            pkts_selected: 3,
+        };
+        write_sampler_line(&mut s, Sampler::parse("d:2").unwrap(), &racy).unwrap();
+        assert_eq!(
+            s,
+            "Flow sampling mode deterministic one-out-of 2. Flows selected 2, discarded 0. Pkts selected 3, discarded 0.\n"
+        );
+    }
+
+    #[test]
+    fn aggregation_lines_number_each_list_from_zero() {
+        let a = Aggregation::parse("10.1.2.3/16=24 80-89=80 192.168.0.0/24=32 53=5353").unwrap();
+        let mut s = String::new();
+        write_aggregation_lines(&mut s, &a, |kind, i| match kind {
+            RuleKind::Net => 100 + i as u64,
+            RuleKind::Port => 200 + i as u64,
+        })
+        .unwrap();
+        assert_eq!(
+            s,
+            "aggr#0 net: match 10.1.0.0/16 strip 24 (usage 100)\n\
+             aggr#1 net: match 192.168.0.0/24 strip 32 (usage 101)\n\
+             aggr#0 port: ports 80-89 replace 80 (usage 200)\n\
+             aggr#1 port: ports 53-53 replace 5353 (usage 201)\n"
+        );
+        s.clear();
+        write_aggregation_lines(&mut s, &Aggregation::empty(), |_, _| 0).unwrap();
+        assert_eq!(s, "");
+    }
+
+    #[test]
+    fn snmp_rule_lines() {
+        let r = SnmpRules::parse("eth:100,ppp:200 br-lan.5:0").unwrap();
+        let mut s = String::new();
+        write_snmp_rule_lines(&mut s, &r).unwrap();
+        assert_eq!(
+            s,
+            "SNMP-rule#0: prefix 'eth' map to 100\n\
+             SNMP-rule#1: prefix 'ppp' map to 200\n\
+             SNMP-rule#2: prefix 'br-lan.5' map to 0\n"
+        );
+        s.clear();
+        write_snmp_rule_lines(&mut s, &SnmpRules::empty()).unwrap();
+        assert_eq!(s, "");
     }
 
     #[test]

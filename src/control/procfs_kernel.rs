@@ -12,6 +12,8 @@ use crate::params;
 use crate::sys::percpu::{next_possible_cpu, possible_cpus, present_cpus};
 use crate::sys::procfs::{ProcEntry, SeqRecords, ShowFile};
 use crate::sys::seq::SeqWriter;
+use crate::meter::sampler::{SamplerCounts, SamplerMode};
+use crate::sys::rcu::RcuReadGuard;
 use crate::sys::system::module_version;
 use core::ffi::CStr;
 use crate::work::scanner_kernel::{with_work, Scanner};
@@ -46,6 +48,9 @@ fn snapshot(m: &Meter, sc: &Scanner) -> Snapshot {
 /// The exporter's numbers, copied under the scanner's lock.
 struct ExportSnap {
     info: ExportInfo,
+    /// The sampler's flow counts, and its packet counts in the modes that
+    /// sample at export.
+    sampled: SamplerCounts,
     flow_pkts: u64,
     flow_bytes: u64,
     in_pdu: (u64, u64),
@@ -74,6 +79,12 @@ fn export_snap(sc: &Scanner) -> ExportSnap {
             sent: (s.pkts.load(Relaxed), s.bytes.load(Relaxed), s.flows.load(Relaxed)),
             errors: s.errors.load(Relaxed),
             lost: (s.lost_pkts.load(Relaxed), s.lost_bytes.load(Relaxed), s.lost_flows.load(Relaxed)),
+        },
+        sampled: SamplerCounts {
+            flows_observed: s.sampler_flows_observed.load(Relaxed),
+            flows_selected: s.sampler_flows_selected.load(Relaxed),
+            pkts_observed: s.sampler_pkts_observed.load(Relaxed),
+            pkts_selected: s.sampler_pkts_selected.load(Relaxed),
         },
         flow_pkts: s.flow_pkts.load(Relaxed),
         flow_bytes: s.flow_bytes.load(Relaxed),
@@ -115,7 +126,10 @@ fn memory(m: &Meter, flows: u64) -> (u64, u64) {
 
 fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     let (version, srcversion) = version();
-    proc_text::write_version_line(w, version, srcversion, &[])?;
+    // The tags of the original's build options that are runtime features
+    // here, always present: aggregation, sampling (with hash mode) and
+    // snmp-rules.
+    proc_text::write_version_line(w, version, srcversion, &["aggr", "samp-h", "snmp"])?;
     let ex = export_snap(sc);
     let templates = TemplateInfo {
         refresh_rate: params::refresh_rate(),
@@ -127,6 +141,17 @@ fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     proc_text::write_timeouts_line(w, params::active_timeout(), params::inactive_timeout(), params::maxflows())?;
 
     let snap = snapshot(m, sc);
+    {
+        let guard = RcuReadGuard::new();
+        let sampler = m.rules_in(&guard).sampler;
+        let mut counts = ex.sampled;
+        if let Some(SamplerMode::Hash) = sampler.map(|s| s.mode) {
+            // Hash mode samples on the packet path and counts there.
+            counts.pkts_observed = snap.total.stats.hash_observed;
+            counts.pkts_selected = snap.total.stats.hash_selected;
+        }
+        proc_text::write_sampler_line(w, sampler, &counts)?;
+    }
     let flows = m.nr_flows();
     let (mem, hash_mem) = memory(m, flows);
     let now = jiffies();
@@ -176,7 +201,10 @@ fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     for (i, sock) in ex.socks().enumerate() {
         proc_text::write_sock_line(w, i, sock)?;
     }
-    Ok(())
+    let guard = RcuReadGuard::new();
+    let rules = m.rules_in(&guard);
+    proc_text::write_aggregation_lines(w, &rules.aggregation, |kind, i| m.aggregation_usage(kind, i))?;
+    proc_text::write_snmp_rule_lines(w, &rules.snmp)
 }
 
 fn write_snmp(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {

@@ -7,18 +7,23 @@
 //! The table has no sentinel entry: an empty terminator makes registration
 //! fail on 6.12 and later kernels.
 
+use super::rule_sets_kernel;
 use crate::export::destination::parse_each;
-use crate::meter::meter_kernel::{with_meter, MIN_HASHSIZE};
+use crate::meter::meter_kernel::{with_meter, Meter, MIN_HASHSIZE};
+use crate::meter::packet_rules::PacketRules;
 use crate::params::{self, Param, Protocol};
 use crate::sys::sysctl::{proc_handler, Call, Entry, Handler, Number, Table};
 use crate::sys::time::hz;
 use crate::sys::udp::min_sndbuf;
-use crate::work::scanner_kernel::with_work;
-use core::ffi::{c_int, c_uint, c_void};
+use crate::work::scanner_kernel::{with_work, Scanner};
+use core::ffi::{c_int, c_uint, c_void, CStr};
+use core::fmt::Write;
 use core::marker::PhantomData;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::alloc::KVec;
 use kernel::error::{code::*, Result};
+use kernel::prelude::GFP_KERNEL;
 
 static ZERO: c_int = 0;
 static ONE: c_int = 1;
@@ -146,7 +151,104 @@ impl Handler for Sndbuf {
     }
 }
 
-const NENTRIES: usize = 12;
+/// A rule-set setting (`sampler`, `aggregation`, `snmp-rules`).
+trait RuleSetting {
+    /// The text buffer: room for the longest canonical form and its NUL,
+    /// and more than the longest text the parser accepts, so that a longer
+    /// write reaches the parser (which refuses it) rather than being cut
+    /// to something that parses.
+    const SIZE: usize;
+    /// Writes the rules in force, in their canonical form.
+    fn show(rules: &PacketRules, out: &mut TextBuf<'_>) -> core::fmt::Result;
+    /// Parses `text` and puts it in force.
+    fn apply(meter: &Meter, scanner: &Scanner, text: &str) -> Result;
+}
+
+/// Formats into a byte buffer, keeping its last byte for the NUL.
+struct TextBuf<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl core::fmt::Write for TextBuf<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let room = self.buf.len().saturating_sub(1).saturating_sub(self.len);
+        let n = s.len().min(room);
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + n) {
+            dst.copy_from_slice(&s.as_bytes()[..n]);
+            self.len += n;
+        }
+        Ok(())
+    }
+}
+
+/// A rule-set sysctl: reads show the rules in force in canonical form; a
+/// write that parses puts it in force, one that does not fails with EINVAL
+/// and changes nothing. The text lives on the heap (kilobytes).
+struct RuleText<S>(PhantomData<S>);
+
+impl<S: RuleSetting> Handler for RuleText<S> {
+    fn handle(call: &mut Call<'_>) -> Result {
+        let mut buf = KVec::from_elem(0u8, S::SIZE, GFP_KERNEL)?;
+        if !call.is_write() {
+            let _ = with_meter(|m| S::show(&m.rules(), &mut TextBuf { buf: &mut buf, len: 0 }));
+        }
+        call.string(&mut buf)?;
+        if !call.is_write() {
+            return Ok(());
+        }
+        let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        let text = core::str::from_utf8(buf.get(..len).unwrap_or(&[])).map_err(|_| EINVAL)?;
+        with_work(|m, scanner| S::apply(m, scanner, text)).ok_or(ENODEV)?
+    }
+}
+
+/// `sampler`: exports every flow under the old sampler, then switches.
+struct SamplerSetting;
+
+impl RuleSetting for SamplerSetting {
+    const SIZE: usize = 128;
+    fn show(rules: &PacketRules, out: &mut TextBuf<'_>) -> core::fmt::Result {
+        match rules.sampler {
+            Some(s) => write!(out, "{s}"),
+            None => Ok(()),
+        }
+    }
+    fn apply(meter: &Meter, scanner: &Scanner, text: &str) -> Result {
+        let sampler = rule_sets_kernel::parse_sampler(text)?;
+        scanner.switch_sampler(meter, sampler)
+    }
+}
+
+/// `aggregation`.
+struct AggregationSetting;
+
+impl RuleSetting for AggregationSetting {
+    const SIZE: usize = 2048;
+    fn show(rules: &PacketRules, out: &mut TextBuf<'_>) -> core::fmt::Result {
+        write!(out, "{}", rules.aggregation)
+    }
+    fn apply(meter: &Meter, scanner: &Scanner, text: &str) -> Result {
+        let aggregation = rule_sets_kernel::parse_aggregation(text)?;
+        scanner.update_rules(meter, |r| r.aggregation = aggregation)
+    }
+}
+
+/// `snmp-rules`.
+struct SnmpRulesSetting;
+
+impl RuleSetting for SnmpRulesSetting {
+    const SIZE: usize = 1024;
+    fn show(rules: &PacketRules, out: &mut TextBuf<'_>) -> core::fmt::Result {
+        write!(out, "{}", rules.snmp)
+    }
+    fn apply(meter: &Meter, scanner: &Scanner, text: &str) -> Result {
+        let snmp = rule_sets_kernel::parse_snmp_rules(text)?;
+        scanner.update_rules(meter, |r| r.snmp = snmp)
+    }
+}
+
+const NENTRIES: usize = 15;
 
 /// Longest `destination` value (the original's buffer size).
 const DEST_SIZE: usize = 256;
@@ -250,7 +352,15 @@ fn entries() -> [Entry; NENTRIES] {
             max: null_mut(),
             ..int(c"destination", None, &ZERO)
         },
+        rule_entry::<SamplerSetting>(c"sampler"),
+        rule_entry::<AggregationSetting>(c"aggregation"),
+        rule_entry::<SnmpRulesSetting>(c"snmp-rules"),
     ]
+}
+
+/// The entry of a rule-set sysctl (its handler keeps the text itself).
+fn rule_entry<S: RuleSetting>(name: &'static CStr) -> Entry {
+    Entry { name, data: null_mut(), maxlen: S::SIZE, handler: proc_handler::<RuleText<S>>(), min: null_mut(), max: null_mut() }
 }
 
 /// `scan-min`'s upper bound, HZ/10, set at registration.

@@ -11,16 +11,18 @@ use super::destination::parse_each;
 use super::netflow_v5::{V5Header, V5Packet, V5Record};
 use super::options::{interface_description, InterfaceFacts, OptionsRecord, OptionsSchedule, Span, IF_DESC_LEN};
 use super::pdu::{Full, Pdu, PduHeader, TemplateCache};
-use super::record::{write_record, FlowTimes};
+use super::record::{write_record, FlowTimes, RecordContext};
 use super::source::{Record, RecordSource};
 use super::socket_kernel::ExportSocket;
 use super::template::{FieldList, TemplateKey, Version};
 use crate::meter::flow::{Flow, Ticks};
+use crate::meter::sampler::{Sampler, SamplerMode};
+use crate::meter::snmp_rules::SnmpRules;
 use crate::params::{self, Protocol};
 use crate::sys::fmtbuf::FmtBuf;
 use crate::sys::log::err_ratelimited;
 use crate::sys::netdev::{c_text, for_each_interface};
-use crate::sys::system::module_version;
+use crate::sys::system::{module_version, random_u64};
 use crate::sys::udp::{network_unreachable, not_connected};
 use crate::sys::time::{epoch_ms, hz, jiffies, real_time, uptime_ms};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -48,6 +50,15 @@ pub struct ExportStats {
     pub flow_pkts: AtomicU64,
     /// Bytes of flows handed to the exporter.
     pub flow_bytes: AtomicU64,
+    /// Flows the sampler looked at since it was set.
+    pub sampler_flows_observed: AtomicU64,
+    /// Flows it selected (exported).
+    pub sampler_flows_selected: AtomicU64,
+    /// Packets of the flows it looked at (deterministic and random modes;
+    /// hash mode counts packets on the packet path).
+    pub sampler_pkts_observed: AtomicU64,
+    /// Packets of the flows it selected (deterministic and random modes).
+    pub sampler_pkts_selected: AtomicU64,
 }
 
 /// What the packet being built carries, for the lost counters.
@@ -91,6 +102,13 @@ pub struct Exporter {
     /// `"ipt_NETFLOW <version> <srcversion>"`.
     domain_name: [u8; 64],
     domain_name_len: usize,
+    /// The flow sampler in force.
+    sampler: Option<Sampler>,
+    /// Since when (ms since the epoch), for the selector statistics.
+    sampling_since_ms: u64,
+    /// Flows the deterministic sampler has looked at: it selects the
+    /// first of every `interval`.
+    sampler_count: u64,
 }
 
 /// What the meter reports in the statistics options records.
@@ -102,6 +120,10 @@ pub struct MeterFacts {
     pub dropped: (u64, u64),
     /// When the first and the last of them were dropped.
     pub drop_span: Option<Span>,
+    /// Packets the hash-mode sampler looked at and selected.
+    pub hash_sampled: (u64, u64),
+    /// The snmp-rules in force, for the interface list.
+    pub snmp: SnmpRules,
 }
 
 /// The template flavour of a protocol (v5 has none: its PDU builder is
@@ -135,6 +157,9 @@ impl Exporter {
             lost_span: None,
             domain_name: [0; 64],
             domain_name_len: 0,
+            sampler: None,
+            sampling_since_ms: epoch_ms(),
+            sampler_count: 0,
         };
         e.schedule = OptionsSchedule::new(e.seconds(jiffies()));
         e.set_domain_name();
@@ -234,6 +259,62 @@ impl Exporter {
         !self.socks.is_empty()
     }
 
+    /// The flow sampler in force.
+    pub fn sampler(&self) -> Option<Sampler> {
+        self.sampler
+    }
+
+    /// Samples flows with `sampler` from now on (the caller flushed the
+    /// flows metered under the old one): its counts start from zero and
+    /// collectors get its description with the next packet.
+    pub fn set_sampler(&mut self, sampler: Option<Sampler>) {
+        self.sampler = sampler;
+        self.sampling_since_ms = epoch_ms();
+        self.sampler_count = 0;
+        let st = &self.stats;
+        for c in [
+            &st.sampler_flows_observed,
+            &st.sampler_flows_selected,
+            &st.sampler_pkts_observed,
+            &st.sampler_pkts_selected,
+        ] {
+            c.store(0, Relaxed);
+        }
+        let now = self.seconds(jiffies());
+        self.schedule.sampler_changed(now);
+    }
+
+    /// Whether the sampler lets `flow` be exported, counting what it saw.
+    /// Hash mode selected whole flows on the packet path: every flow that
+    /// reaches export passes (and its packets were counted there).
+    fn sample(&mut self, flow: &Flow) -> bool {
+        let Some(s) = self.sampler else {
+            return true;
+        };
+        let st = &self.stats;
+        let packets = u64::from(flow.packets);
+        st.sampler_flows_observed.fetch_add(1, Relaxed);
+        let selected = match s.mode {
+            SamplerMode::Hash => true,
+            SamplerMode::Deterministic => {
+                let n = self.sampler_count;
+                self.sampler_count = n.wrapping_add(1);
+                s.count_selects(n)
+            }
+            SamplerMode::Random => s.random_selects(random_u64() as u32),
+        };
+        if s.mode != SamplerMode::Hash {
+            st.sampler_pkts_observed.fetch_add(packets, Relaxed);
+        }
+        if selected {
+            st.sampler_flows_selected.fetch_add(1, Relaxed);
+            if s.mode != SamplerMode::Hash {
+                st.sampler_pkts_selected.fetch_add(packets, Relaxed);
+            }
+        }
+        selected
+    }
+
     /// Switches to another protocol (the caller flushed the flows first).
     pub fn set_protocol(&mut self, protocol: Protocol) {
         self.protocol = protocol;
@@ -290,9 +371,21 @@ impl Exporter {
                 };
                 sent += self.add_options(&rec, now);
             }
+            if let (Some(rec), Protocol::Ipfix) = (self.selector_stats(meter), self.protocol) {
+                sent += self.add_options(&rec, now);
+            }
+        }
+        if let (true, Some(s)) = (due.sampler, self.sampler) {
+            let (id, interval) = (s.mode.id(), s.interval);
+            let rec = match (self.protocol, s.mode) {
+                (Protocol::Ipfix, SamplerMode::Deterministic) => OptionsRecord::SelectorCount { domain, id, interval },
+                (Protocol::Ipfix, _) => OptionsRecord::SelectorRandom { domain, id, interval },
+                _ => OptionsRecord::Sampler { domain, id, mode: s.mode.v5_mode() as u8, interval },
+            };
+            sent += self.add_options(&rec, now);
         }
         if due.interfaces {
-            sent += self.add_interfaces(now);
+            sent += self.add_interfaces(now, &meter.snmp);
         }
         if due.system_init {
             let name = self.domain_name;
@@ -309,8 +402,30 @@ impl Exporter {
         sent
     }
 
+    /// The sampler's statistics record, when sampling is on. Hash mode
+    /// counts packets on the packet path (`meter`) and cannot know how many
+    /// flows the unselected packets would have made.
+    fn selector_stats(&self, meter: &MeterFacts) -> Option<OptionsRecord<'static>> {
+        let s = self.sampler?;
+        let st = &self.stats;
+        let hash = s.mode == SamplerMode::Hash;
+        let (pkts_observed, pkts_selected) = if hash {
+            meter.hash_sampled
+        } else {
+            (st.sampler_pkts_observed.load(Relaxed), st.sampler_pkts_selected.load(Relaxed))
+        };
+        Some(OptionsRecord::SelectorStats {
+            id: s.mode.id(),
+            flows_observed: (!hash).then(|| st.sampler_flows_observed.load(Relaxed)),
+            flows_selected: st.sampler_flows_selected.load(Relaxed),
+            pkts_observed,
+            pkts_selected,
+            span: Span { first_ms: self.sampling_since_ms, last_ms: epoch_ms() },
+        })
+    }
+
     /// One interface-name record per interface of init_net.
-    fn add_interfaces(&mut self, now: Ticks) -> u32 {
+    fn add_interfaces(&mut self, now: Ticks, snmp: &SnmpRules) -> u32 {
         let domain = params::engine_id() as u32;
         let mut sent = 0;
         for_each_interface(|f| {
@@ -326,7 +441,7 @@ impl Exporter {
             let n = interface_description(&facts, &mut desc);
             let rec = OptionsRecord::Interface {
                 domain,
-                ifindex: f.ifindex as u16,
+                ifindex: snmp.map(c_text(&f.name), f.ifindex as u16),
                 name: c_text(&f.name),
                 description: desc.get(..n).unwrap_or(&[]),
             };
@@ -397,7 +512,9 @@ impl Exporter {
             Record::Flow(flow) => {
                 pkts = pkts.wrapping_add(u64::from(flow.packets));
                 bytes = bytes.wrapping_add(u64::from(flow.bytes));
-                sent += self.add_flow(flow, &clocks);
+                if self.sample(flow) {
+                    sent += self.add_flow(flow, &clocks);
+                }
             }
         });
         self.stats.flow_pkts.fetch_add(pkts, Relaxed);
@@ -427,12 +544,16 @@ impl Exporter {
             ));
         } else {
             let version = version_of(self.protocol);
-            let key = TemplateKey::of(flow, version);
+            let mut key = TemplateKey::of(flow, version);
+            let mut context = RecordContext::of(flow, flow_times(flow, clocks));
+            if let Some(s) = self.sampler {
+                key = key.with_sampler();
+                context.sampler_id = s.mode.id();
+            }
             let mut fields = FieldList::default();
             key.fields(&mut fields);
-            let times = flow_times(flow, clocks);
             let fields = fields.as_slice();
-            sent += self.add_templated(key, 0, fields, now, |b| write_record(fields, b, flow, &times));
+            sent += self.add_templated(key, 0, fields, now, |b| write_record(fields, b, flow, &context));
         }
         self.pending.flows += 1;
         self.pending.pkts += u64::from(flow.packets);
@@ -469,7 +590,7 @@ impl Exporter {
                 unix_nsecs: nsec as u32,
                 flow_sequence: self.sequence,
                 engine_id: engine as u8,
-                sampling: 0,
+                sampling: self.sampler.map_or(0, Sampler::v5_field),
             };
             self.sequence = self.sequence.wrapping_add(self.v5.len() as u32);
             self.v5.finish(&h)

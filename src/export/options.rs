@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! The options records NetFlow v9 and IPFIX exporters send about
 //! themselves (reference §4.5): when the exporter started and what it is,
-//! metering and exporting statistics, and the names of the interfaces
-//! whose indexes the flow records carry.
+//! metering and exporting statistics, the names of the interfaces whose
+//! indexes the flow records carry, and how flows are sampled (RFC 7014).
 //!
 //! Each record is a list of (element, value) pairs; its template and its
 //! bytes both come from that one list, so they cannot disagree.
@@ -16,6 +16,8 @@ pub const SYSINFO_INTERVAL: u64 = 300;
 pub const STAT_INTERVAL: u64 = 60;
 /// Seconds between interface-name lists.
 pub const IFNAMES_INTERVAL: u64 = 300;
+/// Seconds between sampler descriptions (`SAMPLER_INFO_INTERVAL`).
+pub const SAMPLER_INTERVAL: u64 = 300;
 
 /// Length of the IF_NAME element.
 pub const IF_NAME_LEN: usize = 16;
@@ -26,6 +28,32 @@ pub const IF_DESC_LEN: usize = 32;
 pub mod ie {
     /// INPUT_SNMP / ingressInterface.
     pub const INGRESS_INTERFACE: u16 = 10;
+    /// FLOW_SAMPLER_ID (v9).
+    pub const FLOW_SAMPLER_ID: u16 = 48;
+    /// FLOW_SAMPLER_MODE (v9).
+    pub const FLOW_SAMPLER_MODE: u16 = 49;
+    /// FLOW_SAMPLER_RANDOM_INTERVAL (v9).
+    pub const FLOW_SAMPLER_RANDOM_INTERVAL: u16 = 50;
+    /// selectorId.
+    pub const SELECTOR_ID: u16 = 302;
+    /// samplingSize.
+    pub const SAMPLING_SIZE: u16 = 309;
+    /// samplingPopulation.
+    pub const SAMPLING_POPULATION: u16 = 310;
+    /// selectorIdTotalPktsObserved.
+    pub const SELECTOR_PKTS_OBSERVED: u16 = 318;
+    /// selectorIdTotalPktsSelected.
+    pub const SELECTOR_PKTS_SELECTED: u16 = 319;
+    /// flowSelectorAlgorithm.
+    pub const FLOW_SELECTOR_ALGORITHM: u16 = 390;
+    /// selectorIDTotalFlowsObserved.
+    pub const SELECTOR_FLOWS_OBSERVED: u16 = 394;
+    /// selectorIDTotalFlowsSelected.
+    pub const SELECTOR_FLOWS_SELECTED: u16 = 395;
+    /// samplingFlowInterval.
+    pub const SAMPLING_FLOW_INTERVAL: u16 = 396;
+    /// samplingFlowSpacing.
+    pub const SAMPLING_FLOW_SPACING: u16 = 397;
     /// exportedOctetTotalCount.
     pub const EXPORTED_OCTETS: u16 = 40;
     /// exportedMessageTotalCount.
@@ -65,6 +93,8 @@ pub mod ie {
 /// One element's value; its wire length follows from the variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Value<'a> {
+    /// One byte.
+    U8(u8),
     /// Two bytes.
     U16(u16),
     /// Four bytes.
@@ -79,6 +109,7 @@ impl Value<'_> {
     /// Bytes on the wire.
     pub fn len(&self) -> u16 {
         match *self {
+            Value::U8(_) => 1,
             Value::U16(_) => 2,
             Value::U32(_) => 4,
             Value::U64(_) => 8,
@@ -93,6 +124,7 @@ impl Value<'_> {
 
     fn write(&self, out: &mut [u8]) {
         let bytes: &[u8] = match self {
+            Value::U8(v) => &[*v],
             Value::U16(v) => &v.to_be_bytes(),
             Value::U32(v) => &v.to_be_bytes(),
             Value::U64(v) => &v.to_be_bytes(),
@@ -178,10 +210,56 @@ pub enum OptionsRecord<'a> {
         /// What it is (see [`interface_description`]).
         description: &'a [u8],
     },
+    /// NetFlow v9 flow sampler: its id (the mode), mode and interval.
+    Sampler {
+        /// observationDomainId.
+        domain: u32,
+        /// FLOW_SAMPLER_ID: the mode number the data records carry.
+        id: u8,
+        /// FLOW_SAMPLER_MODE: 1 deterministic, 2 random (hash too).
+        mode: u8,
+        /// FLOW_SAMPLER_RANDOM_INTERVAL: one flow out of this many.
+        interval: u16,
+    },
+    /// IPFIX systematic count-based flow selector (deterministic mode).
+    SelectorCount {
+        /// observationDomainId.
+        domain: u32,
+        /// selectorId: the mode number the data records carry.
+        id: u8,
+        /// samplingFlowSpacing: one flow out of this many.
+        interval: u16,
+    },
+    /// IPFIX random n-out-of-N flow selector (random and hash modes).
+    SelectorRandom {
+        /// observationDomainId.
+        domain: u32,
+        /// selectorId.
+        id: u8,
+        /// samplingPopulation: one flow out of this many.
+        interval: u16,
+    },
+    /// IPFIX flow selector statistics (RFC 7014 §4). In hash mode the
+    /// flows the selector looked at are unknown (unselected packets make
+    /// no flow), so that count is left out.
+    SelectorStats {
+        /// selectorId (the scope).
+        id: u8,
+        /// selectorIDTotalFlowsObserved, unless in hash mode.
+        flows_observed: Option<u64>,
+        /// selectorIDTotalFlowsSelected.
+        flows_selected: u64,
+        /// selectorIdTotalPktsObserved.
+        pkts_observed: u64,
+        /// selectorIdTotalPktsSelected.
+        pkts_selected: u64,
+        /// Since sampling started, until now.
+        span: Span,
+    },
 }
 
 /// Most elements an options record has.
-pub const MAX_OPTION_FIELDS: usize = 6;
+pub const MAX_OPTION_FIELDS: usize = 7;
 
 impl<'a> OptionsRecord<'a> {
     /// The template key; bit 31 keeps options keys apart from data ones.
@@ -192,6 +270,17 @@ impl<'a> OptionsRecord<'a> {
             OptionsRecord::MeteringReliability { .. } => 3,
             OptionsRecord::ExportingReliability { .. } => 4,
             OptionsRecord::Interface { .. } => 5,
+            OptionsRecord::Sampler { .. } => 6,
+            OptionsRecord::SelectorCount { .. } => 7,
+            OptionsRecord::SelectorRandom { .. } => 8,
+            OptionsRecord::SelectorStats {
+                flows_observed: Some(_),
+                ..
+            } => 9,
+            OptionsRecord::SelectorStats {
+                flows_observed: None,
+                ..
+            } => 10,
         };
         TemplateKey(1 << 31 | n)
     }
@@ -221,6 +310,7 @@ impl<'a> OptionsRecord<'a> {
                     (START_MS, Value::U64(span.first_ms)),
                     (END_MS, Value::U64(span.last_ms)),
                     pad,
+                    pad,
                 ],
                 5,
             ),
@@ -238,6 +328,7 @@ impl<'a> OptionsRecord<'a> {
                     (EXPORTED_OCTETS, Value::U64(octets)),
                     (OBSERVED_FLOWS, Value::U64(observed_flows)),
                     pad,
+                    pad,
                 ],
                 5,
             ),
@@ -253,6 +344,7 @@ impl<'a> OptionsRecord<'a> {
                     (IGNORED_OCTETS, Value::U64(octets)),
                     (START_MS, Value::U64(span.first_ms)),
                     (END_MS, Value::U64(span.last_ms)),
+                    pad,
                     pad,
                 ],
                 5,
@@ -271,6 +363,7 @@ impl<'a> OptionsRecord<'a> {
                     (NOT_SENT_OCTETS, Value::U64(octets)),
                     (START_MS, Value::U64(span.first_ms)),
                     (END_MS, Value::U64(span.last_ms)),
+                    pad,
                 ],
                 6,
             ),
@@ -287,9 +380,95 @@ impl<'a> OptionsRecord<'a> {
                     (IF_DESC, Value::Text(description, IF_DESC_LEN as u16)),
                     pad,
                     pad,
+                    pad,
                 ],
                 4,
             ),
+            OptionsRecord::Sampler {
+                domain,
+                id,
+                mode,
+                interval,
+            } => (
+                [
+                    (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
+                    (FLOW_SAMPLER_ID, Value::U8(id)),
+                    (FLOW_SAMPLER_MODE, Value::U8(mode)),
+                    (FLOW_SAMPLER_RANDOM_INTERVAL, Value::U16(interval)),
+                    pad,
+                    pad,
+                    pad,
+                ],
+                4,
+            ),
+            OptionsRecord::SelectorCount {
+                domain,
+                id,
+                interval,
+            } => (
+                [
+                    (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
+                    (SELECTOR_ID, Value::U8(id)),
+                    // Systematic count-based selection (RFC 5477).
+                    (FLOW_SELECTOR_ALGORITHM, Value::U8(1)),
+                    // One flow selected...
+                    (SAMPLING_FLOW_INTERVAL, Value::U8(1)),
+                    // ...then `interval - 1` skipped: the original's value.
+                    (SAMPLING_FLOW_SPACING, Value::U16(interval)),
+                    pad,
+                    pad,
+                ],
+                5,
+            ),
+            OptionsRecord::SelectorRandom {
+                domain,
+                id,
+                interval,
+            } => (
+                [
+                    (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
+                    (SELECTOR_ID, Value::U8(id)),
+                    // Random n-out-of-N selection (RFC 5477).
+                    (FLOW_SELECTOR_ALGORITHM, Value::U8(3)),
+                    (SAMPLING_SIZE, Value::U8(1)),
+                    (SAMPLING_POPULATION, Value::U16(interval)),
+                    pad,
+                    pad,
+                ],
+                5,
+            ),
+            OptionsRecord::SelectorStats {
+                id,
+                flows_observed,
+                flows_selected,
+                pkts_observed,
+                pkts_selected,
+                span,
+            } => {
+                let scope = (SELECTOR_ID, Value::U8(id));
+                let rest = [
+                    (SELECTOR_FLOWS_SELECTED, Value::U64(flows_selected)),
+                    (SELECTOR_PKTS_OBSERVED, Value::U64(pkts_observed)),
+                    (SELECTOR_PKTS_SELECTED, Value::U64(pkts_selected)),
+                    (START_MS, Value::U64(span.first_ms)),
+                    (END_MS, Value::U64(span.last_ms)),
+                ];
+                match flows_observed {
+                    Some(observed) => (
+                        [
+                            scope,
+                            (SELECTOR_FLOWS_OBSERVED, Value::U64(observed)),
+                            rest[0],
+                            rest[1],
+                            rest[2],
+                            rest[3],
+                            rest[4],
+                        ],
+                        7,
+                    ),
+                    None => ([scope, rest[0], rest[1], rest[2], rest[3], rest[4], pad], 6),
+                }
+            }
         }
     }
 
@@ -324,6 +503,8 @@ pub struct Due {
     pub stats: bool,
     /// The interface list.
     pub interfaces: bool,
+    /// The sampler's description (when sampling is on).
+    pub sampler: bool,
 }
 
 /// When each options record is due next, in seconds of a monotonic clock.
@@ -332,6 +513,7 @@ pub struct OptionsSchedule {
     system_init_at: u64,
     stats_at: u64,
     interfaces_at: u64,
+    sampler_at: u64,
 }
 
 impl OptionsSchedule {
@@ -342,6 +524,7 @@ impl OptionsSchedule {
             system_init_at: now,
             stats_at: now.saturating_add(STAT_INTERVAL),
             interfaces_at: now,
+            sampler_at: now,
         }
     }
 
@@ -351,6 +534,12 @@ impl OptionsSchedule {
     pub fn templates_reset(&mut self, now: u64) {
         self.system_init_at = now;
         self.stats_at = now;
+        self.sampler_at = now;
+    }
+
+    /// The sampler changed: collectors learn the new one at once.
+    pub fn sampler_changed(&mut self, now: u64) {
+        self.sampler_at = now;
     }
 
     /// What is due at `now`; each due record is scheduled again.
@@ -366,6 +555,7 @@ impl OptionsSchedule {
             system_init: take(&mut self.system_init_at, SYSINFO_INTERVAL),
             stats: take(&mut self.stats_at, STAT_INTERVAL),
             interfaces: take(&mut self.interfaces_at, IFNAMES_INTERVAL),
+            sampler: take(&mut self.sampler_at, SAMPLER_INTERVAL),
         }
     }
 }
@@ -490,6 +680,7 @@ impl TextWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::template::Version;
 
     fn desc(f: InterfaceFacts<'_>) -> std::string::String {
         let mut out = [0u8; IF_DESC_LEN];
@@ -541,7 +732,8 @@ mod tests {
             Due {
                 system_init: true,
                 stats: false,
-                interfaces: true
+                interfaces: true,
+                sampler: true,
             }
         );
         assert_eq!(s.take_due(1059), Due::default());
@@ -558,7 +750,8 @@ mod tests {
             Due {
                 system_init: true,
                 stats: true,
-                interfaces: true
+                interfaces: true,
+                sampler: true,
             }
         );
         s.templates_reset(1310);
@@ -567,7 +760,16 @@ mod tests {
             Due {
                 system_init: true,
                 stats: true,
-                interfaces: false
+                interfaces: false,
+                sampler: true,
+            }
+        );
+        s.sampler_changed(1320);
+        assert_eq!(
+            s.take_due(1320),
+            Due {
+                sampler: true,
+                ..Default::default()
             }
         );
     }
@@ -634,6 +836,38 @@ mod tests {
                 name: b"lo",
                 description: b"Loopback",
             },
+            OptionsRecord::Sampler {
+                domain: 0,
+                id: 1,
+                mode: 1,
+                interval: 2,
+            },
+            OptionsRecord::SelectorCount {
+                domain: 0,
+                id: 1,
+                interval: 2,
+            },
+            OptionsRecord::SelectorRandom {
+                domain: 0,
+                id: 2,
+                interval: 2,
+            },
+            OptionsRecord::SelectorStats {
+                id: 1,
+                flows_observed: Some(0),
+                flows_selected: 0,
+                pkts_observed: 0,
+                pkts_selected: 0,
+                span: s,
+            },
+            OptionsRecord::SelectorStats {
+                id: 3,
+                flows_observed: None,
+                flows_selected: 0,
+                pkts_observed: 0,
+                pkts_selected: 0,
+                span: s,
+            },
         ];
         for (i, a) in recs.iter().enumerate() {
             assert!(a.key().0 & 1 << 31 != 0);
@@ -643,32 +877,32 @@ mod tests {
         }
     }
 
+    /// What an element must decode to: a number, or text zero-padded to
+    /// the element's length.
+    enum Want {
+        Num(u64),
+        Text(&'static str, usize),
+    }
+    use Want::{Num, Text};
+
+    const FIRST: u64 = 1_700_000_000_000;
+    const LAST: u64 = 1_700_000_060_000;
+    const SPAN: Span = Span {
+        first_ms: FIRST,
+        last_ms: LAST,
+    };
+
     /// Every options record, in a PDU of each version, decoded by the
     /// `netflow_parser` crate: each element read back is the value the
     /// record was made with, written out here as a literal.
     #[test]
     fn records_decode_with_netflow_parser() {
-        use crate::export::pdu::{Pdu, PduHeader, TemplateCache};
-        use crate::export::template::Version;
-        use netflow_parser::variable_versions::field_value::FieldValue;
-        use netflow_parser::variable_versions::ipfix::lookup::IPFixField;
-        use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
-        use netflow_parser::variable_versions::v9::{FlowSetBody as V9Body, ScopeDataField};
-        use netflow_parser::{NetflowPacket, NetflowParser};
-        use std::vec::Vec;
-
-        const FIRST: u64 = 1_700_000_000_000;
-        const LAST: u64 = 1_700_000_060_000;
-        let span = Span {
-            first_ms: FIRST,
-            last_ms: LAST,
-        };
         let recs = [
             OptionsRecord::SystemInit {
                 domain: 9,
                 boot_ms: 1_699_999_000_000,
                 name: b"ipt_NETFLOW 2.6-rs1 X",
-                span,
+                span: SPAN,
             },
             OptionsRecord::MeteringStats {
                 domain: 9,
@@ -681,14 +915,14 @@ mod tests {
                 domain: 9,
                 packets: 5,
                 octets: 600,
-                span,
+                span: SPAN,
             },
             OptionsRecord::ExportingReliability {
                 process: 9,
                 flows: 7,
                 packets: 8,
                 octets: 900,
-                span,
+                span: SPAN,
             },
             OptionsRecord::Interface {
                 domain: 9,
@@ -697,13 +931,6 @@ mod tests {
                 description: b"virtio_net,10GbE,tp",
             },
         ];
-        /// What an element must decode to: a number, or text zero-padded
-        /// to the element's length.
-        enum Want {
-            Num(u64),
-            Text(&'static str, usize),
-        }
-        use Want::{Num, Text};
         // Per record above, its elements in order, scope first.
         let want: [&[(u16, Want)]; 5] = [
             &[
@@ -743,97 +970,188 @@ mod tests {
                 (83, Text("virtio_net,10GbE,tp", 32)),
             ],
         ];
+        for version in [Version::Ipfix, Version::V9] {
+            check_decoded(version, &recs, &want);
+        }
+    }
+
+    /// The sampler's records: NetFlow v9's flow sampler, IPFIX's selectors
+    /// and their statistics (with and without the observed flows).
+    #[test]
+    fn sampler_records_decode_with_netflow_parser() {
+        check_decoded(
+            Version::V9,
+            &[OptionsRecord::Sampler {
+                domain: 9,
+                id: 3,
+                mode: 2,
+                interval: 4,
+            }],
+            &[&[(149, Num(9)), (48, Num(3)), (49, Num(2)), (50, Num(4))]],
+        );
+        let recs = [
+            OptionsRecord::SelectorCount {
+                domain: 9,
+                id: 1,
+                interval: 10,
+            },
+            OptionsRecord::SelectorRandom {
+                domain: 9,
+                id: 2,
+                interval: 300,
+            },
+            OptionsRecord::SelectorStats {
+                id: 1,
+                flows_observed: Some(1000),
+                flows_selected: 100,
+                pkts_observed: 5000,
+                pkts_selected: 480,
+                span: SPAN,
+            },
+            OptionsRecord::SelectorStats {
+                id: 3,
+                flows_observed: None,
+                flows_selected: 25,
+                pkts_observed: 4000,
+                pkts_selected: 1010,
+                span: SPAN,
+            },
+        ];
+        let want: [&[(u16, Want)]; 4] = [
+            &[
+                (149, Num(9)),
+                (302, Num(1)),
+                (390, Num(1)),
+                (396, Num(1)),
+                (397, Num(10)),
+            ],
+            &[
+                (149, Num(9)),
+                (302, Num(2)),
+                (390, Num(3)),
+                (309, Num(1)),
+                (310, Num(300)),
+            ],
+            &[
+                (302, Num(1)),
+                (394, Num(1000)),
+                (395, Num(100)),
+                (318, Num(5000)),
+                (319, Num(480)),
+                (152, Num(FIRST)),
+                (153, Num(LAST)),
+            ],
+            &[
+                (302, Num(3)),
+                (395, Num(25)),
+                (318, Num(4000)),
+                (319, Num(1010)),
+                (152, Num(FIRST)),
+                (153, Num(LAST)),
+            ],
+        ];
+        check_decoded(Version::Ipfix, &recs, &want);
+    }
+
+    /// Puts `recs` in one PDU of `version`, decodes it with the
+    /// `netflow_parser` crate and compares each record's elements with
+    /// `want` (one list per record, scope first).
+    fn check_decoded(version: Version, recs: &[OptionsRecord<'_>], want: &[&[(u16, Want)]]) {
+        use crate::export::pdu::{Pdu, PduHeader, TemplateCache};
+        use netflow_parser::variable_versions::field_value::FieldValue;
+        use netflow_parser::variable_versions::ipfix::lookup::IPFixField;
+        use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
+        use netflow_parser::variable_versions::v9::{FlowSetBody as V9Body, ScopeDataField};
+        use netflow_parser::{NetflowPacket, NetflowParser};
+        use std::vec::Vec;
+
         let be = |v: &FieldValue| {
             let mut b = Vec::new();
             v.write_be_bytes(&mut b).unwrap();
             b
         };
-        for version in [Version::Ipfix, Version::V9] {
-            let mut cache = TemplateCache::default();
-            let mut pdu = Pdu::new(version);
-            for r in &recs {
-                let mut fields = FieldList::default();
-                r.fields(&mut fields);
-                let t = cache
-                    .get_options(r.key(), OptionsRecord::SCOPE_FIELDS)
-                    .unwrap();
-                pdu.add_record(t, fields.as_slice(), 0, 0, 20, 30, |b| r.write(b))
-                    .unwrap();
-            }
-            let p = pdu
-                .finish(&PduHeader {
-                    domain: 9,
-                    ..Default::default()
-                })
-                .to_vec();
-            let parsed = NetflowParser::default().parse_bytes(&p);
-            assert!(parsed.error.is_none(), "{version:?}: {:?}", parsed.error);
-            // Each record as (element id, bytes) pairs. IPFIX elements come
-            // named, so the id is checked here by naming the wanted one.
-            let mut got: Vec<Vec<(u16, Vec<u8>)>> = Vec::new();
-            match &parsed.packets[0] {
-                NetflowPacket::IPFix(x) => {
-                    for set in &x.flowsets {
-                        if let IpfixBody::OptionsData(d) = &set.body {
-                            let w = want[got.len()];
-                            assert_eq!(d.fields[0].len(), w.len(), "{version:?}");
-                            got.push(
-                                d.fields[0]
-                                    .iter()
-                                    .zip(w)
-                                    .map(|((k, v), (id, _))| {
-                                        assert_eq!(
-                                            *k,
-                                            IPFixField::new(*id, None),
-                                            "record {}",
-                                            got.len()
-                                        );
-                                        (*id, be(v))
-                                    })
-                                    .collect(),
-                            );
-                        }
+        let mut cache = TemplateCache::default();
+        let mut pdu = Pdu::new(version);
+        for r in recs {
+            let mut fields = FieldList::default();
+            r.fields(&mut fields);
+            let t = cache
+                .get_options(r.key(), OptionsRecord::SCOPE_FIELDS)
+                .unwrap();
+            pdu.add_record(t, fields.as_slice(), 0, 0, 20, 30, |b| r.write(b))
+                .unwrap();
+        }
+        let p = pdu
+            .finish(&PduHeader {
+                domain: 9,
+                ..Default::default()
+            })
+            .to_vec();
+        let parsed = NetflowParser::default().parse_bytes(&p);
+        assert!(parsed.error.is_none(), "{version:?}: {:?}", parsed.error);
+        // Each record as (element id, bytes) pairs. IPFIX elements come
+        // named, so the id is checked here by naming the wanted one.
+        let mut got: Vec<Vec<(u16, Vec<u8>)>> = Vec::new();
+        match &parsed.packets[0] {
+            NetflowPacket::IPFix(x) => {
+                for set in &x.flowsets {
+                    if let IpfixBody::OptionsData(d) = &set.body {
+                        let w = want[got.len()];
+                        assert_eq!(d.fields[0].len(), w.len(), "{version:?}");
+                        got.push(
+                            d.fields[0]
+                                .iter()
+                                .zip(w)
+                                .map(|((k, v), (id, _))| {
+                                    assert_eq!(
+                                        *k,
+                                        IPFixField::new(*id, None),
+                                        "record {}",
+                                        got.len()
+                                    );
+                                    (*id, be(v))
+                                })
+                                .collect(),
+                        );
                     }
                 }
-                NetflowPacket::V9(x) => {
-                    for set in &x.flowsets {
-                        if let V9Body::OptionsData(d) = &set.body {
-                            let r = &d.fields[0];
-                            // v9 has scope types, not elements: both
-                            // observationDomainId and exportingProcessId
-                            // are the System scope.
-                            let [ScopeDataField::System(scope)] = &r.scope_fields[..] else {
-                                panic!("unexpected scope {:?}", r.scope_fields)
-                            };
-                            let mut vals = std::vec![(want[got.len()][0].0, scope.clone())];
-                            vals.extend(
-                                r.options_fields.iter().map(|(k, v)| (u16::from(*k), be(v))),
-                            );
-                            got.push(vals);
-                        }
+            }
+            NetflowPacket::V9(x) => {
+                for set in &x.flowsets {
+                    if let V9Body::OptionsData(d) = &set.body {
+                        let r = &d.fields[0];
+                        // v9 has scope types, not elements: both
+                        // observationDomainId and exportingProcessId are
+                        // the System scope.
+                        let [ScopeDataField::System(scope)] = &r.scope_fields[..] else {
+                            panic!("unexpected scope {:?}", r.scope_fields)
+                        };
+                        let mut vals = std::vec![(want[got.len()][0].0, scope.clone())];
+                        vals.extend(r.options_fields.iter().map(|(k, v)| (u16::from(*k), be(v))));
+                        got.push(vals);
                     }
                 }
-                other => panic!("{other:?}"),
             }
-            assert_eq!(got.len(), recs.len(), "{version:?}");
-            for (n, (g, w)) in got.iter().zip(want).enumerate() {
-                let got_ids: Vec<u16> = g.iter().map(|(id, _)| *id).collect();
-                let want_ids: Vec<u16> = w.iter().map(|(id, _)| *id).collect();
-                assert_eq!(got_ids, want_ids, "{version:?} record {n}");
-                for ((id, bytes), (_, want)) in g.iter().zip(w) {
-                    let at = std::format!("{version:?} record {n} element {id}");
-                    match want {
-                        Num(v) => {
-                            let got = bytes.iter().fold(0u64, |a, &b| a << 8 | u64::from(b));
-                            assert_eq!(got, *v, "{at}");
-                        }
-                        // Compared as escaped text, which shows the padding.
-                        Text(t, len) => {
-                            let mut padded = t.as_bytes().to_vec();
-                            padded.resize(*len, 0);
-                            let text = |b: &[u8]| std::format!("{}", b.escape_ascii());
-                            assert_eq!(text(bytes), text(&padded), "{at}");
-                        }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(got.len(), recs.len(), "{version:?}");
+        for (n, (g, w)) in got.iter().zip(want).enumerate() {
+            let got_ids: Vec<u16> = g.iter().map(|(id, _)| *id).collect();
+            let want_ids: Vec<u16> = w.iter().map(|(id, _)| *id).collect();
+            assert_eq!(got_ids, want_ids, "{version:?} record {n}");
+            for ((id, bytes), (_, want)) in g.iter().zip(w.iter()) {
+                let at = std::format!("{version:?} record {n} element {id}");
+                match want {
+                    Num(v) => {
+                        let got = bytes.iter().fold(0u64, |a, &b| a << 8 | u64::from(b));
+                        assert_eq!(got, *v, "{at}");
+                    }
+                    // Compared as escaped text, which shows the padding.
+                    Text(t, len) => {
+                        let mut padded = t.as_bytes().to_vec();
+                        padded.resize(*len, 0);
+                        let text = |b: &[u8]| std::format!("{}", b.escape_ascii());
+                        assert_eq!(text(bytes), text(&padded), "{at}");
                     }
                 }
             }

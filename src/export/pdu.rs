@@ -348,7 +348,7 @@ impl Pdu {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::record::{write_record, FlowTimes};
+    use crate::export::record::{write_record, FlowTimes, RecordContext};
     use crate::export::template::FieldList;
     use crate::meter::flow::{EndReason, FirstPacket, Flow};
     use crate::meter::flow_key::{FlowKey, PacketInfo};
@@ -462,7 +462,7 @@ mod tests {
             let t = cache.get(key).unwrap();
             let add = |pdu: &mut Pdu, t: &mut Template, n: u64| {
                 pdu.add_record(t, fields.as_slice(), n, 0, 20, 30, |b| {
-                    write_record(fields.as_slice(), b, f, &TIMES)
+                    write_record(fields.as_slice(), b, f, &RecordContext::of(f, TIMES))
                 })
             };
             if add(&mut pdu, t, out.len() as u64) == Err(Full) {
@@ -846,7 +846,7 @@ mod tests {
         key.fields(&mut fields);
         let t = cache.get(key).unwrap();
         pdu.add_record(t, fields.as_slice(), 0, 0, 20, 30, |b| {
-            write_record(fields.as_slice(), b, &f, &TIMES)
+            write_record(fields.as_slice(), b, &f, &RecordContext::of(&f, TIMES))
         })
         .unwrap();
         pdu.finish(&PduHeader {

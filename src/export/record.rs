@@ -17,9 +17,35 @@ pub struct FlowTimes {
     pub last_epoch_ms: u64,
 }
 
+/// What the exporter adds to a flow's own fields in its record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordContext {
+    /// The flow's times.
+    pub times: FlowTimes,
+    /// Input interface index as exported (snmp-rules applied).
+    pub input: u16,
+    /// Output interface index as exported.
+    pub output: u16,
+    /// The sampler's id (its mode number), 0 without sampling.
+    pub sampler_id: u8,
+}
+
+impl RecordContext {
+    /// The context of `flow` with its own interface indexes, unsampled.
+    pub fn of(flow: &Flow, times: FlowTimes) -> Self {
+        RecordContext {
+            times,
+            input: flow.key.i_ifc,
+            output: flow.first_packet.o_ifc,
+            sampler_id: 0,
+        }
+    }
+}
+
 /// Writes `flow`'s value of element `id` into `out` (its template length).
 /// Elements the flow has no value for are left zero.
-pub fn write_field(id: u16, out: &mut [u8], flow: &Flow, t: &FlowTimes) {
+pub fn write_field(id: u16, out: &mut [u8], flow: &Flow, c: &RecordContext) {
+    let t = &c.times;
     let k = &flow.key;
     let fp = &flow.first_packet;
     let mut put = |bytes: &[u8]| {
@@ -44,8 +70,8 @@ pub fn write_field(id: u16, out: &mut [u8], flow: &Flow, t: &FlowTimes) {
         ie::L4_SRC_PORT => put(&k.s_port.to_be_bytes()),
         ie::L4_DST_PORT => put(&k.d_port.to_be_bytes()),
         ie::TCP_FLAGS => put(&[flow.tcp_flags]),
-        ie::INPUT_SNMP => put(&k.i_ifc.to_be_bytes()),
-        ie::OUTPUT_SNMP => put(&fp.o_ifc.to_be_bytes()),
+        ie::INPUT_SNMP => put(&c.input.to_be_bytes()),
+        ie::OUTPUT_SNMP => put(&c.output.to_be_bytes()),
         ie::IN_PKTS => put(&flow.packets.to_be_bytes()),
         ie::IN_BYTES => put(&flow.bytes.to_be_bytes()),
         ie::FIRST_SWITCHED => put(&t.first_uptime_ms.to_be_bytes()),
@@ -58,17 +84,18 @@ pub fn write_field(id: u16, out: &mut [u8], flow: &Flow, t: &FlowTimes) {
         ie::TCP_OPTIONS => put(&flow.tcp_options.to_be_bytes()),
         ie::IGMP_TYPE => put(&[k.d_port as u8]),
         ie::IPSEC_SPI => put(&k.ipsec_spi().to_be_bytes()),
+        ie::FLOW_SAMPLER_ID | ie::SELECTOR_ID => put(&[c.sampler_id]),
         _ => {}
     }
 }
 
 /// Writes a whole record for `fields` (the template's element list).
-pub fn write_record(fields: &[(u16, u16)], out: &mut [u8], flow: &Flow, t: &FlowTimes) {
+pub fn write_record(fields: &[(u16, u16)], out: &mut [u8], flow: &Flow, c: &RecordContext) {
     let mut at = 0;
     for &(id, len) in fields {
         let len = usize::from(len);
         if let Some(slot) = out.get_mut(at..at + len) {
-            write_field(id, slot, flow, t);
+            write_field(id, slot, flow, c);
         }
         at += len;
     }

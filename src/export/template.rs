@@ -87,6 +87,10 @@ pub mod ie {
     pub const TCP_OPTIONS: u16 = 209;
     /// ipSecSPI.
     pub const IPSEC_SPI: u16 = 295;
+    /// FLOW_SAMPLER_ID (v9): the sampler the flow was selected by.
+    pub const FLOW_SAMPLER_ID: u16 = 48;
+    /// selectorId (IPFIX): the same, in IPFIX.
+    pub const SELECTOR_ID: u16 = 302;
 }
 
 /// The parts a data template is made of.
@@ -124,6 +128,13 @@ impl TemplateKey {
     pub const IGMP: u32 = 1 << 13;
     /// IPsec SPI.
     pub const IPSEC: u32 = 1 << 14;
+    /// The flow was sampled: the sampler's id.
+    pub const SAMPLER: u32 = 1 << 15;
+
+    /// The key of a record that also names the sampler that selected it.
+    pub const fn with_sampler(self) -> Self {
+        TemplateKey(self.0 | Self::SAMPLER)
+    }
 
     /// The key for a flow's record.
     pub fn of(flow: &Flow, version: Version) -> Self {
@@ -258,6 +269,14 @@ impl TemplateKey {
         }
         if self.has(Self::IPSEC) {
             out.push(IPSEC_SPI, 4);
+        }
+        if self.has(Self::SAMPLER) {
+            let id = if self.has(Self::BASE_IPFIX) {
+                SELECTOR_ID
+            } else {
+                FLOW_SAMPLER_ID
+            };
+            out.push(id, 1);
         }
     }
 }

@@ -240,7 +240,7 @@ fn parse_net(token: &str, index: usize) -> Result<NetRule, AggregationError> {
     for o in &mut octets {
         *o = decimal::<u8>(parts.next().ok_or(bad)?)
             .ok_or(bad)?
-            .map_err(|_| bad)?;
+            .map_err(|()| bad)?;
     }
     if parts.next().is_some() {
         return Err(bad);
@@ -313,7 +313,7 @@ impl Aggregation {
         }
         let mut out = Aggregation::empty();
         let tokens = text
-            .trim_ascii()
+            .trim_matches(|c: char| c.is_ascii_whitespace())
             .split([' ', ',', ';', '\t', '\n'])
             .filter(|t| !t.is_empty());
         for (index, token) in tokens.enumerate() {
@@ -811,7 +811,7 @@ mod tests {
         fn parsed_text_display_parses_back(t in prop_oneof![RULE_TEXT, NEAR_RULE_TEXT]) {
             if let Ok(a) = Aggregation::parse(&t) {
                 let shown = a.to_string();
-                prop_assert!(shown.len() <= t.trim_ascii().len(), "{:?} -> {:?}", t, shown);
+                prop_assert!(shown.len() <= t.trim_matches(|c: char| c.is_ascii_whitespace()).len(), "{:?} -> {:?}", t, shown);
                 prop_assert_eq!(Aggregation::parse(&shown), Ok(a));
             }
         }

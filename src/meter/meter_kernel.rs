@@ -16,6 +16,8 @@ use super::flow_hash::{flow_hash, HashSeed};
 use super::flow_key::{parse_into, PacketInfo};
 use super::flow_table::{FlowList, FlowTable, OwnedFlow};
 use super::flow_merge::{fold_duplicates, from_several_cpus, slots_for};
+use super::aggregation::RuleKind;
+use super::packet_rules::{hash_selects, Applied, PacketRules, RuleUsage};
 use super::skb_kernel::Packet;
 use super::stats::CpuStats;
 use crate::params;
@@ -67,6 +69,8 @@ pub struct CpuMeter {
     credit: AtomicI64,
     /// The table, behind this CPU's lock.
     pub flows: SpinLocked<CpuFlows>,
+    /// Packets each aggregation rule rewrote on this CPU.
+    pub aggr_usage: RuleUsage,
 }
 
 /// Everything the packet path needs.
@@ -94,6 +98,8 @@ pub struct Meter {
     /// The timeouts in force, in ticks, as the packet path reads them
     /// (see [`Meter::refresh_timeouts`]).
     timeouts: RcuBox<Timeouts>,
+    /// Aggregation and sampling, as the packet path reads them.
+    rules: RcuBox<PacketRules>,
 }
 
 /// The live [`Meter`], published for the packet path and /proc readers.
@@ -140,6 +146,7 @@ impl MeterHandle {
                 hz,
                 ncpus: nr_possible_cpus(),
                 timeouts: RcuBox::new(timeouts_of_params(hz))?,
+                rules: RcuBox::new(PacketRules::none())?,
             },
             GFP_KERNEL,
         )?;
@@ -187,6 +194,51 @@ impl Meter {
         self.timeouts.replace(fresh)
     }
 
+    /// The aggregation and sampling rules in force (process context).
+    pub fn rules(&self) -> PacketRules {
+        *self.rules.read_locked(&RcuReadGuard::new())
+    }
+
+    /// The rules in force, without a copy, for as long as `guard` holds.
+    pub fn rules_in<'a>(&'a self, guard: &'a RcuReadGuard) -> &'a PacketRules {
+        self.rules.read_locked(guard)
+    }
+
+    /// Packets aggregation rule `i` of `kind` rewrote, over all CPUs.
+    pub fn aggregation_usage(&self, kind: RuleKind, i: usize) -> u64 {
+        possible_cpus()
+            .map(|cpu| {
+                let u = &self.cpus.get(cpu).aggr_usage;
+                match kind {
+                    RuleKind::Net => u.net(i),
+                    RuleKind::Port => u.port(i),
+                }
+            })
+            .fold(0u64, u64::wrapping_add)
+    }
+
+    /// Publishes new rules to the packet path; returns once no packet is
+    /// metered under the old ones any more (process context). Each packet
+    /// is metered under one version, whole. The caller serialises updates
+    /// (the scanner's lock). The aggregation usage counts start again from
+    /// zero when the aggregation rules change, the hash sampler's counts
+    /// when the sampler does.
+    pub fn set_rules(&self, rules: PacketRules) -> Result {
+        let old = self.rules();
+        self.rules.replace(rules)?;
+        for cpu in possible_cpus() {
+            let c = self.cpus.get(cpu);
+            if rules.aggregation != old.aggregation {
+                c.aggr_usage.reset();
+            }
+            if rules.sampler != old.sampler {
+                c.stats.hash_observed.reset();
+                c.stats.hash_selected.reset();
+            }
+        }
+        Ok(())
+    }
+
     /// Meters one packet on this CPU.
     #[inline]
     fn meter_packet(
@@ -206,7 +258,23 @@ impl Meter {
         if info.fragment {
             s.frags.inc();
         }
+        let rules = self.rules.read(bh);
+        if !rules.snmp.is_empty() {
+            info.key.i_ifc = rules.interface_index(pkt.in_name(), info.key.i_ifc);
+        }
+        let applied = rules.aggregate(&mut info.key);
         let hash = flow_hash(&info.key, &self.seed);
+        if let Some(sampler) = rules.hash_sampler() {
+            s.hash_observed.inc();
+            if !hash_selects(sampler, hash) {
+                // Not a drop: the flow is not sampled, by configuration.
+                return;
+            }
+            s.hash_selected.inc();
+        }
+        if applied != Applied::default() {
+            cpu.aggr_usage.record(&applied.matched);
+        }
         let now = jiffies();
         let mut searched = 0u32;
         let outcome = {
@@ -224,7 +292,7 @@ impl Meter {
                     }
                     Outcome::Found
                 }
-                None => self.new_flow(cpu, f, &info, hash, now, pkt),
+                None => self.new_flow(cpu, f, &info, hash, now, || first_packet(pkt, &info, rules, &applied)),
             }
         };
         s.searched.add(u64::from(searched));
@@ -255,15 +323,14 @@ impl Meter {
         info: &PacketInfo,
         hash: u32,
         now: Ticks,
-        pkt: &Packet<'_>,
+        first_packet: impl FnOnce() -> FirstPacket,
     ) -> Outcome {
         let mut credit = Credit(cpu.credit.load(Ordering::Relaxed));
         let limit = i64::from(params::maxflows());
         if !self.budget.take(&mut credit, limit, i64::from(self.ncpus)) {
             return Outcome::Full;
         }
-        let first = FirstPacket { o_ifc: pkt.out_ifindex(), flow_label: info.flow_label, nexthop: pkt.nexthop(), ..Default::default() };
-        let mut flow = Flow::new(info, hash, now, first);
+        let mut flow = Flow::new(info, hash, now, first_packet());
         flow.cpu = f.cpu;
         flow.account(info, now);
         let outcome = match self.alloc_flow(flow) {
@@ -492,6 +559,23 @@ pub fn with_meter<R>(f: impl FnOnce(&Meter) -> R) -> Option<R> {
     // SAFETY: a non-null METER points to the `Meter` owned by the live
     // `MeterHandle`, which outlives every registered caller (see above).
     Some(f(unsafe { &*meter }))
+}
+
+/// What a new flow takes from its first packet (asked for only when the
+/// packet starts a flow).
+#[inline]
+fn first_packet(pkt: &Packet<'_>, info: &PacketInfo, rules: &PacketRules, applied: &Applied) -> FirstPacket {
+    let mut o_ifc = pkt.out_ifindex();
+    if !rules.snmp.is_empty() {
+        o_ifc = rules.interface_index(pkt.out_name(), o_ifc);
+    }
+    FirstPacket {
+        o_ifc,
+        flow_label: info.flow_label,
+        nexthop: pkt.nexthop(),
+        s_mask: applied.s_mask,
+        d_mask: applied.d_mask,
+    }
 }
 
 /// Meters one packet handed to the NETFLOW target.

@@ -18,9 +18,9 @@
 //! - text after the number is refused (`d:10x`, `d:10 junk`); the original
 //!   ignored it;
 //! - a mode word that is not a prefix of a mode name is refused (`dingo:10`,
-//!   `nonsense`, `00`); the original accepted any word by its first letter,
-//!   so `nonsense` and `oops` turned sampling off and `dingo:10` meant
-//!   deterministic;
+//!   `nonsense`, `00`, `n:10`); the original accepted any word by its first
+//!   letter, so `nonsense`, `oops` and `n:10` turned sampling off and
+//!   `dingo:10` meant deterministic;
 //! - an interval with a sign, spaces or no digits is refused, where the
 //!   original read it as 0 ("illegal interval") or stopped at the first
 //!   non-digit;
@@ -175,7 +175,7 @@ impl Sampler {
         if text.len() > TEXT_MAX {
             return Err(SamplerError::TooLong);
         }
-        let text = text.trim_ascii();
+        let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
         if text.is_empty() || text == "0" || is_prefix_of(text, "none") || is_prefix_of(text, "off")
         {
             return Ok(None);
@@ -220,9 +220,7 @@ impl Sampler {
     pub fn count_selects(self, count: u64) -> bool {
         // checked_rem: an interval of 0 (never parsed) selects every flow
         // instead of dividing by zero in the kernel.
-        count
-            .checked_rem(u64::from(self.interval))
-            .is_none_or(|r| r == 0)
+        matches!(count.checked_rem(u64::from(self.interval)), None | Some(0))
     }
 
     /// The random mode's test, at export: `random` is a uniformly random
@@ -300,6 +298,9 @@ mod tests {
             ("nonsense", UnknownMode),
             ("offf", UnknownMode),
             ("00", UnknownMode),
+            ("n:10", UnknownMode),
+            ("none:10", UnknownMode),
+            ("0:10", UnknownMode),
             ("x", UnknownMode),
             (":10", UnknownMode),
             ("d :10", UnknownMode),

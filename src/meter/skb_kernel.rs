@@ -5,7 +5,7 @@
 
 use super::flow_key::NO_INTERFACE;
 use super::packet::{L3Family, PacketBytes};
-use crate::sys::skb::{HookDevices, SkbView};
+use crate::sys::skb::{HookDevices, SkbView, IFNAMSIZ};
 use crate::sys::xtables::{Family, TargetCall};
 
 impl PacketBytes for SkbView<'_> {
@@ -59,6 +59,19 @@ impl<'a> Packet<'a> {
     #[inline(always)]
     pub fn out_ifindex(&self) -> u16 {
         self.devices.out_ifindex().map_or(NO_INTERFACE, |i| i as u16)
+    }
+
+    /// The input interface's name (NUL-padded), none for locally generated
+    /// packets.
+    #[inline]
+    pub fn in_name(&self) -> Option<[u8; IFNAMSIZ]> {
+        self.devices.in_name()
+    }
+
+    /// The output interface's name, none before routing.
+    #[inline]
+    pub fn out_name(&self) -> Option<[u8; IFNAMSIZ]> {
+        self.devices.out_name()
     }
 
     /// The routing decision's next hop (zero when there is none).

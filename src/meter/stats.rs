@@ -99,6 +99,10 @@ stats_fields! {
     alloc_err,
     /// New flows refused because `maxflows` was reached.
     maxflows_err,
+    /// Packets the hash-mode sampler looked at.
+    hash_observed,
+    /// Packets of the flows it selected (the others are not metered).
+    hash_selected,
 }
 
 impl StatsSum {

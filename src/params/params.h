@@ -22,6 +22,12 @@ extern int nf_param_maxflows;
 extern unsigned int nf_param_scan_min;
 /* destination=ADDR[:PORT][@BIND][%IF][,...]: the collectors. */
 extern char *nf_param_destination;
+/* sampler=MODE:N: flow sampling (deterministic, random or hash), "" off. */
+extern char *nf_param_sampler;
+/* aggregation=NET/M=N,P1-P2=P,...: address and port aggregation rules. */
+extern char *nf_param_aggregation;
+/* snmp_rules=PREFIX:BASE,...: interface indexes exported from names. */
+extern char *nf_param_snmp_rules;
 /* engine_id: v5 engine id (low 8 bits), v9 source id, IPFIX domain. */
 extern int nf_param_engine_id;
 /* sndbuf: export socket buffer size (0: system default). */

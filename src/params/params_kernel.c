@@ -52,6 +52,23 @@ char *nf_param_destination = "127.0.0.1:2055";
 module_param_named(destination, nf_param_destination, charp, 0444);
 MODULE_PARM_DESC(destination, "export destination ipaddress:port");
 
+/*
+ * The three rule sets: read at load (the sysctls change them at runtime and
+ * keep their own copies; these stay what modprobe was given, with the
+ * original's permissions).
+ */
+char *nf_param_sampler = "";
+module_param_named(sampler, nf_param_sampler, charp, 0444);
+MODULE_PARM_DESC(sampler, "flow sampler parameters");
+
+char *nf_param_aggregation = "";
+module_param_named(aggregation, nf_param_aggregation, charp, 0400);
+MODULE_PARM_DESC(aggregation, "aggregation ruleset");
+
+char *nf_param_snmp_rules = "";
+module_param_named(snmp_rules, nf_param_snmp_rules, charp, 0444);
+MODULE_PARM_DESC(snmp_rules, "SNMP-index conversion rules");
+
 int nf_param_engine_id;
 module_param_named(engine_id, nf_param_engine_id, int, 0644);
 MODULE_PARM_DESC(engine_id, "Observation Domain ID");

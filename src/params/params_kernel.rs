@@ -112,15 +112,47 @@ pub fn protocol() -> Protocol {
 
 /// The `destination` given at load.
 pub fn destination_at_load() -> &'static str {
-    // SAFETY: the charp parameter variable, not changed after load (0444);
-    // an aligned pointer read.
-    let p: *const c_char = unsafe { core::ptr::read_volatile(addr_of_mut!(bindings::nf_param_destination)) }.cast_const();
+    // SAFETY: the address of a charp parameter variable.
+    unsafe { charp_at_load(addr_of_mut!(bindings::nf_param_destination)) }
+}
+
+/// The `sampler` given at load.
+pub fn sampler_at_load() -> &'static str {
+    // SAFETY: the address of a charp parameter variable.
+    unsafe { charp_at_load(addr_of_mut!(bindings::nf_param_sampler)) }
+}
+
+/// The `aggregation` given at load.
+pub fn aggregation_at_load() -> &'static str {
+    // SAFETY: the address of a charp parameter variable.
+    unsafe { charp_at_load(addr_of_mut!(bindings::nf_param_aggregation)) }
+}
+
+/// The `snmp_rules` given at load.
+pub fn snmp_rules_at_load() -> &'static str {
+    // SAFETY: the address of a charp parameter variable.
+    unsafe { charp_at_load(addr_of_mut!(bindings::nf_param_snmp_rules)) }
+}
+
+/// The text of a read-only (0444/0400) charp parameter, "" if unset; a
+/// value that is not UTF-8 reads as "\u{fffd}", which every parser of
+/// these parameters refuses (so the module says so instead of ignoring it).
+///
+/// # Safety
+///
+/// `var` must be the address of one of the charp parameter variables of
+/// `params.h`: read-only through sysfs, so the string it points to is set
+/// before load and lives as long as the module.
+unsafe fn charp_at_load(var: *mut *mut c_char) -> &'static str {
+    // SAFETY: an aligned pointer variable (caller's guarantee), not
+    // written after load.
+    let p: *const c_char = unsafe { core::ptr::read_volatile(var) }.cast_const();
     if p.is_null() {
         return "";
     }
     // SAFETY: a non-null charp parameter is a NUL-terminated string that
     // lives as long as the module.
-    unsafe { crate::sys::cstr::from_c_ptr(p) }.to_str().unwrap_or("")
+    unsafe { crate::sys::cstr::from_c_ptr(p) }.to_str().unwrap_or("\u{fffd}")
 }
 
 /// The original's line for the protocol in force, at load and at every

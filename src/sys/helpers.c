@@ -42,6 +42,7 @@ static_assert(sizeof_field(struct sk_buff, data) == sizeof(void *));
 static_assert(sizeof_field(struct nf_hook_state, in) == sizeof(void *));
 static_assert(sizeof_field(struct nf_hook_state, out) == sizeof(void *));
 static_assert(sizeof_field(struct net_device, ifindex) == 4);
+static_assert(sizeof_field(struct net_device, name) == IFNAMSIZ && IFNAMSIZ == 16);
 
 const char *nf_version(void)
 {

@@ -24,6 +24,7 @@ enum nf_offsets {
 	NF_OFF_HOOK_STATE_IN = offsetof(struct nf_hook_state, in),	/* net_device * */
 	NF_OFF_HOOK_STATE_OUT = offsetof(struct nf_hook_state, out),	/* net_device * */
 	NF_OFF_NETDEV_IFINDEX = offsetof(struct net_device, ifindex),	/* int */
+	NF_OFF_NETDEV_NAME = offsetof(struct net_device, name),		/* char[IFNAMSIZ] */
 };
 
 #endif

@@ -22,6 +22,9 @@ unsafe fn field<T: Copy>(base: *const c_void, offset: u32) -> T {
     unsafe { base.cast::<u8>().add(offset as usize).cast::<T>().read() }
 }
 
+/// Bytes in an interface name, its NUL included (the kernel's IFNAMSIZ).
+pub const IFNAMSIZ: usize = 16;
+
 /// The bytes of a socket buffer from the network header to its end, read
 /// like `skb_header_pointer`: in place when the range is in the linear
 /// area, copied through `skb_copy_bits` when it reaches into page
@@ -200,6 +203,37 @@ impl HookDevices<'_> {
         // SAFETY: a device the hook holds for the duration of the call (type
         // invariant); the offset is its `ifindex` field.
         Some(unsafe { field::<i32>(dev, bindings::NF_OFF_NETDEV_IFINDEX) })
+    }
+
+    /// The name of the device at `offset` in the hook state (NUL-padded),
+    /// or `None` when there is none.
+    #[inline]
+    fn name(&self, offset: u32) -> Option<[u8; IFNAMSIZ]> {
+        // SAFETY: as in `ifindex`.
+        let dev = unsafe { field::<*const c_void>(self.state.cast(), offset) };
+        if dev.is_null() {
+            return None;
+        }
+        // SAFETY: a device the hook holds for the duration of the call (type
+        // invariant); the offset is its `name` array of IFNAMSIZ bytes, any
+        // bytes valid for `[u8; IFNAMSIZ]`
+        // (asserted in helpers.c). A rename writes it under the RTNL while
+        // packets flow, as for every reader of dev->name on the packet
+        // path: a torn name can only mis-map one flow's index.
+        // Read as the kernel's READ_ONCE would, never assumed stable.
+        Some(unsafe { dev.cast::<u8>().add(bindings::NF_OFF_NETDEV_NAME as usize).cast::<[u8; IFNAMSIZ]>().read_volatile() })
+    }
+
+    /// The input interface's name; none for locally generated packets.
+    #[inline]
+    pub fn in_name(&self) -> Option<[u8; IFNAMSIZ]> {
+        self.name(bindings::NF_OFF_HOOK_STATE_IN)
+    }
+
+    /// The output interface's name; none before routing.
+    #[inline]
+    pub fn out_name(&self) -> Option<[u8; IFNAMSIZ]> {
+        self.name(bindings::NF_OFF_HOOK_STATE_OUT)
     }
 
     /// The input interface; none for locally generated packets.

@@ -12,7 +12,9 @@ use crate::export::source::{Record, RecordSource};
 use crate::meter::flow::Ticks;
 use crate::meter::flow_table::FlowList;
 use crate::meter::meter_kernel::{jiffies, with_meter, Meter};
+use crate::meter::packet_rules::PacketRules;
 use crate::meter::rates::{RateInput, Rates};
+use crate::meter::sampler::Sampler;
 use crate::meter::stats::StatsSum;
 use crate::params::{self, Protocol};
 use crate::sys::percpu::{nr_cpu_ids, possible_cpus};
@@ -169,6 +171,28 @@ impl Scanner {
         st.exporter.set_protocol(protocol);
     }
 
+    /// Exports every flow under the sampler in force, then samples with
+    /// `sampler` (on the packet path too, for its hash mode).
+    pub fn switch_sampler(&self, meter: &Meter, sampler: Option<Sampler>) -> Result {
+        let mut st = self.state.lock();
+        st.run(meter, true);
+        let mut rules = meter.rules();
+        rules.sampler = sampler;
+        meter.set_rules(rules)?;
+        st.exporter.set_sampler(sampler);
+        Ok(())
+    }
+
+    /// Publishes the packet rules `update` makes of the ones in force
+    /// (aggregation, snmp-rules); updates are serialised with each other
+    /// and with runs.
+    pub fn update_rules(&self, meter: &Meter, update: impl FnOnce(&mut PacketRules)) -> Result {
+        let _paused = self.state.lock();
+        let mut rules = meter.rules();
+        update(&mut rules);
+        meter.set_rules(rules)
+    }
+
     /// Runs `f` while no run is in progress (resizing the tables).
     pub fn paused<R>(&self, f: impl FnOnce() -> R) -> R {
         let _paused = self.state.lock();
@@ -213,6 +237,11 @@ impl ScannerHandle {
     /// Schedules the first run.
     pub fn start(&self) {
         self.scanner.start();
+    }
+
+    /// Runs `f` on the exporter (before the first run: setting up).
+    pub fn with_exporter<R>(&self, f: impl FnOnce(&mut Exporter) -> R) -> R {
+        self.scanner.with_exporter(f)
     }
 }
 
@@ -268,6 +297,8 @@ impl ScanState {
         let max_wait = if force { 0 } else { u64::from(m.hz) };
         pdus += self.exporter.send_if_due(now, max_wait);
         if !force {
+            // The interface list maps names by the rules in force now.
+            self.meter_facts.snmp = m.rules().snmp;
             pdus += self.exporter.send_options(now, &self.meter_facts);
         }
         if now.wrapping_sub(self.last_rate_at) >= RATE_INTERVAL_SECS.saturating_mul(u64::from(m.hz)) {
@@ -320,6 +351,7 @@ impl ScanState {
         }
         f.dropped = (total.pkt_drop, total.traf_drop);
         f.observed_flows = total.notfound;
+        f.hash_sampled = (total.hash_observed, total.hash_selected);
     }
 }
 

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! What the packet path applies before the flow lookup: the snmp-rules
+//! that turn interface names into exported indexes, the aggregation rules
+//! and the flow sampler (its hash mode decides per packet). They are
+//! published to the packet path as one version under RCU, so a packet sees
+//! either the old or the new rules, whole.
+
+use super::aggregation::{AggrMatch, Aggregation, MAX_NET_RULES, MAX_PORT_RULES};
+use super::flow_key::FlowKey;
+use super::sampler::{Sampler, SamplerMode};
+use super::snmp_rules::SnmpRules;
+use super::stats::Counter;
+
+/// The rules one packet is metered under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketRules {
+    /// Address and port aggregation (empty: none).
+    pub aggregation: Aggregation,
+    /// The flow sampler in force (`None`: every flow is exported).
+    pub sampler: Option<Sampler>,
+    /// Interface indexes from interface names (empty: the kernel's).
+    pub snmp: SnmpRules,
+}
+
+/// What [`PacketRules::apply`] decided for one packet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The rules that rewrote the key, for their usage counters.
+    pub matched: AggrMatch,
+    /// Source prefix length to export (0: not aggregated).
+    pub s_mask: u8,
+    /// Destination prefix length to export.
+    pub d_mask: u8,
+}
+
+impl PacketRules {
+    /// No aggregation, no sampling.
+    pub const fn none() -> Self {
+        PacketRules {
+            aggregation: Aggregation::empty(),
+            sampler: None,
+            snmp: SnmpRules::empty(),
+        }
+    }
+
+    /// Rewrites `key` by the aggregation rules (before the hash and the
+    /// lookup, so aggregated packets share one flow).
+    #[inline(always)]
+    pub fn aggregate(&self, key: &mut FlowKey) -> Applied {
+        if self.aggregation.is_empty() {
+            return Applied::default();
+        }
+        let (matched, s_mask, d_mask) = self.aggregation.apply(key);
+        Applied {
+            matched,
+            s_mask,
+            d_mask,
+        }
+    }
+
+    /// The index a flow carries for an interface: the snmp-rules mapping of
+    /// its name when a rule matches, else its kernel `ifindex`. `name` is
+    /// the device's NUL-padded name, `None` when there is no device (the
+    /// index then stays the no-interface value).
+    ///
+    /// Mapped on the packet path, where the device is at hand in the
+    /// packet's own namespace (an index alone names no device outside
+    /// it); the flow record keeps only the mapped index.
+    #[inline]
+    pub fn interface_index(&self, name: Option<[u8; 16]>, ifindex: u16) -> u16 {
+        match name {
+            Some(name) if !self.snmp.is_empty() => {
+                let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+                self.snmp.map(name.get(..len).unwrap_or(&[]), ifindex)
+            }
+            _ => ifindex,
+        }
+    }
+
+    /// The hash-mode sampler, if that is the mode in force: it selects
+    /// whole flows by their key hash in the packet path.
+    #[inline(always)]
+    pub fn hash_sampler(&self) -> Option<Sampler> {
+        self.sampler.filter(|s| s.mode == SamplerMode::Hash)
+    }
+}
+
+/// Whether hash sampling selects the flow whose key hashes to `hash`. The
+/// flow table picks buckets from the hash's upper bits, and selection
+/// keeps the hashes whose tested bits are small: testing the byte-swapped
+/// hash keeps the selected flows spread over every bucket.
+#[inline(always)]
+pub fn hash_selects(sampler: Sampler, hash: u32) -> bool {
+    sampler.hash_selects(hash.swap_bytes())
+}
+
+/// One CPU's count of packets each aggregation rule rewrote (the `usage`
+/// the /proc `aggr#` lines show), written by that CPU only.
+pub struct RuleUsage {
+    net: [Counter; MAX_NET_RULES],
+    port: [Counter; MAX_PORT_RULES],
+}
+
+impl Default for RuleUsage {
+    fn default() -> Self {
+        RuleUsage {
+            net: core::array::from_fn(|_| Counter::default()),
+            port: core::array::from_fn(|_| Counter::default()),
+        }
+    }
+}
+
+impl RuleUsage {
+    /// Counts the rules that matched one packet (by this CPU only).
+    #[inline]
+    pub fn record(&self, m: &AggrMatch) {
+        for i in [m.src_net, m.dst_net].into_iter().flatten() {
+            if let Some(c) = self.net.get(usize::from(i)) {
+                c.inc();
+            }
+        }
+        for i in [m.src_port, m.dst_port].into_iter().flatten() {
+            if let Some(c) = self.port.get(usize::from(i)) {
+                c.inc();
+            }
+        }
+    }
+
+    /// Packets net rule `i` rewrote on this CPU.
+    pub fn net(&self, i: usize) -> u64 {
+        self.net.get(i).map_or(0, Counter::get)
+    }
+
+    /// Packets port rule `i` rewrote on this CPU.
+    pub fn port(&self, i: usize) -> u64 {
+        self.port.get(i).map_or(0, Counter::get)
+    }
+
+    /// Zeroes every count (a new rule set starts from zero).
+    pub fn reset(&self) {
+        for c in self.net.iter().chain(self.port.iter()) {
+            c.reset();
+        }
+    }
+}
