@@ -114,6 +114,12 @@ class Tree:
         for f in self.files:
             with open(os.path.join(root, f), encoding="utf-8") as fh:
                 self.text[f] = fh.read()
+        # `#[macro_export]` puts a macro at the crate root's path
+        # (`crate::log_info!`), but it belongs to the file defining it.
+        self.macros = {}
+        for f in self.files:
+            for m in re.finditer(r"#\[macro_export\]\s*macro_rules!\s*(\w+)", self.text[f]):
+                self.macros[m.group(1)] = f
 
     def module_path(self, rel):
         """`src/meter/flow.rs` -> ["meter", "flow"]; crate roots -> []."""
@@ -127,6 +133,8 @@ class Tree:
     def file_of(self, segments):
         """The file a module path names: its longest prefix that is a file,
         else the folder's layer (an inline module of a crate root)."""
+        if len(segments) == 1 and segments[0] in self.macros:
+            return self.macros[segments[0]]
         for k in range(len(segments), 0, -1):
             for cand in ("src/" + "/".join(segments[:k]) + ".rs", "src/" + "/".join(segments[:k]) + "/mod.rs"):
                 if cand in self.text:
