@@ -68,7 +68,7 @@ def report(path):
             d = kv(line)
             exp[d["impl"]].append(d)
 
-    impls = [i for i in ("ours", "theirs") if any(i in v for v in runs.values())]
+    impls = [i for i in ("ours", "theirs", "ours+hash4", "ours+aggr16") if any(i in v for v in runs.values())]
     flows_list = sorted({f for f, _ in runs})
     print(f"## {flavor}: {kernel}\n")
     if "theirs" not in impls:
@@ -113,7 +113,7 @@ def report(path):
               f"advances {unit} ns per instruction, so cost = Δ(1/pps) / {unit} ns), "
               "median (min–max) over repetitions:\n")
         for c in cost.values():
-            for k in ("base", "rule", "ours", "theirs"):
+            for k in ["base", "rule"] + impls:
                 c[k] = [x / unit for x in c[k]]
     else:
         print("Per-packet cost in ns of guest time (emulated CPU), median (min–max) over repetitions:\n")

@@ -15,6 +15,10 @@
 #            the target call
 #   ours     "-j NETFLOW" with our module loaded
 #   theirs   "-j NETFLOW" with the original C module loaded
+#   ours+hash4   ours with sampler=hash:4 (packets of three flows in four
+#            are not metered)
+#   ours+aggr16  ours with 16 aggregation rules that match none of the
+#            packets (each is compared with every rule)
 #
 # Method: veth has no queue of its own and its peer receives through
 # netif_rx() on the sending CPU; pktgen transmits with bottom halves
@@ -139,19 +143,28 @@ mem_line() {
 	echo "M impl=$impl flows=$flows active=$active hash_memory=$hm hash_bytes=$((hash_kb * 1024)) slab_kb_delta=$((slab1 - slab0)) object_size=$osz slab_size=$ssz slab=$(basename "${link:-none}") $drops"
 }
 
+# netflow_run IMPL FLOWS REP [VARIANT [PARAMETER...]]: one measurement of
+# IMPL's target, reported as VARIANT (default IMPL), loaded with the
+# metering parameters and PARAMETERs.
 netflow_run() {
-	local impl=$1 flows=$2 rep=$3 slab0
+	local impl=$1 flows=$2 rep=$3 variant=${4:-$1} slab0
+	shift $(($# < 4 ? $# : 4))
 	# shellcheck disable=SC2046
-	load "$impl" $(meter_params)
+	load "$impl" $(meter_params) "$@"
 	slab0=$(slab_kb)
-	nfb iptables-legacy -t raw -A PREROUTING -j NETFLOW || die "NETFLOW rule ($impl)"
-	measure "$impl" "$flows" "$rep" $((flows + flows / 10))
+	nfb iptables-legacy -t raw -A PREROUTING -j NETFLOW || die "NETFLOW rule ($variant)"
+	measure "$variant" "$flows" "$rep" $((flows + flows / 10))
 	[ -n "${BENCH_DEBUG:-}" ] && nfb iptables-legacy -t raw -L PREROUTING -v -x -n | sed 's/^/# dbg /'
-	mem_line "$impl" "$flows" "$slab0"
+	mem_line "$variant" "$flows" "$slab0"
 	[ "$rep" = 1 ] && [ "$flows" = 1 ] && sed 's/^/# /' /proc/net/stat/ipt_netflow | head -n 12
 	nfb iptables-legacy -t raw -F PREROUTING
 	unload
 }
+
+# 8 net and 8 port rules; the traffic comes from 10.10.0.0/16, UDP ports
+# 10000-25625 to port 9: no rule matches.
+aggr16=$(for i in 1 2 3 4 5 6 7 8; do printf '192.168.%d.0/24=16,30%d00-30%d99=30%d00,' $i $i $i $i; done)
+aggr16=${aggr16%,}
 
 t_start=$(now)
 echo "# raw chain header: $(nfb iptables-legacy -t raw -L PREROUTING -v -x -n | head -n 1)"
@@ -167,6 +180,8 @@ for flows in $flows_list; do
 		order=("${impls[@]}")
 		[ $((rep % 2)) = 0 ] && [ ${#impls[@]} = 2 ] && order=(theirs ours)
 		for impl in "${order[@]}"; do netflow_run "$impl" "$flows" "$rep"; done
+		netflow_run ours "$flows" "$rep" ours+hash4 sampler=hash:4
+		netflow_run ours "$flows" "$rep" ours+aggr16 "aggregation=$aggr16"
 	done
 	echo "# flows $flows done at $((($(now) - t_start) / 1000000)) s"
 done
