@@ -214,14 +214,14 @@ impl HookDevices<'_> {
         if dev.is_null() {
             return None;
         }
+        let name = dev.cast::<u8>().wrapping_add(bindings::NF_OFF_NETDEV_NAME as usize);
         // SAFETY: a device the hook holds for the duration of the call (type
-        // invariant); the offset is its `name` array of IFNAMSIZ bytes, any
-        // bytes valid for `[u8; IFNAMSIZ]`
-        // (asserted in helpers.c). A rename writes it under the RTNL while
-        // packets flow, as for every reader of dev->name on the packet
-        // path: a torn name can only mis-map one flow's index.
-        // Read as the kernel's READ_ONCE would, never assumed stable.
-        Some(unsafe { dev.cast::<u8>().add(bindings::NF_OFF_NETDEV_NAME as usize).cast::<[u8; IFNAMSIZ]>().read_volatile() })
+        // invariant); `name` is its `name` array of IFNAMSIZ bytes (asserted
+        // in helpers.c), for which any bytes are valid. A rename may write
+        // it while packets flow, for every packet-path reader of dev->name:
+        // the volatile read (READ_ONCE) takes whatever is there, and a torn
+        // name can only mis-map one flow's interface index.
+        Some(unsafe { name.cast::<[u8; IFNAMSIZ]>().read_volatile() })
     }
 
     /// The input interface's name; none for locally generated packets.
