@@ -170,12 +170,16 @@ def total_line():
 
 def sysctl_write(name, value):
     """Writes a sysctl; returns the errno name on failure, None on success."""
+    # One write(2): a buffered file would write again when closed after
+    # a refused write.
+    fd = os.open(f"/proc/sys/net/netflow/{name}", os.O_WRONLY)
     try:
-        with open(f"/proc/sys/net/netflow/{name}", "w") as f:
-            f.write(f"{value}\n")
+        os.write(fd, f"{value}\n".encode())
         return None
     except OSError as e:
         return os.strerror(e.errno)
+    finally:
+        os.close(fd)
 
 
 def sysctl_read(name):
