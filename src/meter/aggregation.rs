@@ -221,6 +221,24 @@ fn mask(len: u8) -> u32 {
     u32::MAX.checked_shl(32 - len).unwrap_or(0)
 }
 
+/// Netmasks by prefix length, in network byte order as a word loaded from
+/// an address's bytes: the packet path looks them up instead of shifting.
+const MASKS_NE: [u32; 33] = {
+    let mut m = [0u32; 33];
+    let mut len = 1;
+    while len <= 32 {
+        m[len] = (u32::MAX << (32 - len)).to_be();
+        len += 1;
+    }
+    m
+};
+
+/// [`mask`] in network byte order (see [`MASKS_NE`]).
+#[inline(always)]
+fn mask_ne(len: u8) -> u32 {
+    MASKS_NE.get(usize::from(len)).copied().unwrap_or(u32::MAX)
+}
+
 /// A decimal number of digits only (`str::parse` alone takes a `+`):
 /// `None` when not digits, `Some(Err(()))` when digits but out of range.
 fn decimal<T: core::str::FromStr>(s: &str) -> Option<Result<T, ()>> {
@@ -358,11 +376,12 @@ impl Aggregation {
     /// net rule it is under; returns that rule's index and N.
     #[inline]
     fn cut(&self, addr: &mut [u8; 16]) -> Option<(u8, u8)> {
-        let a = u32::from_be_bytes([addr[0], addr[1], addr[2], addr[3]]);
+        // Compared as loaded, in network byte order: no swap per rule.
+        let a = u32::from_ne_bytes([addr[0], addr[1], addr[2], addr[3]]);
         for (i, r) in self.net_rules().iter().enumerate() {
-            let m = mask(r.match_len);
-            if a & m == u32::from_be_bytes(r.net) & m {
-                addr[..4].copy_from_slice(&(a & mask(r.keep_len)).to_be_bytes());
+            let m = mask_ne(r.match_len);
+            if a & m == u32::from_ne_bytes(r.net) & m {
+                addr[..4].copy_from_slice(&(a & mask_ne(r.keep_len)).to_ne_bytes());
                 // At most MAX_NET_RULES (32) rules: the index fits.
                 return Some((i as u8, r.keep_len));
             }
@@ -724,6 +743,9 @@ mod tests {
 
     #[test]
     fn masks_of_every_length() {
+        for len in 0..=33 {
+            assert_eq!(u32::from_be(mask_ne(len)), mask(len), "{len}");
+        }
         assert_eq!(mask(0), 0);
         assert_eq!(mask(1), 0x8000_0000);
         assert_eq!(mask(24), 0xffff_ff00);

@@ -17,7 +17,7 @@ use super::flow_key::{parse_into, PacketInfo};
 use super::flow_table::{FlowList, FlowTable, OwnedFlow};
 use super::flow_merge::{fold_duplicates, from_several_cpus, slots_for};
 use super::aggregation::RuleKind;
-use super::packet_rules::{hash_selects, Applied, PacketRules, RuleUsage};
+use super::packet_rules::{hash_selects, Applied, PacketRules, PublishedRules, RuleUsage};
 use super::skb_kernel::Packet;
 use super::stats::CpuStats;
 use crate::params;
@@ -98,8 +98,8 @@ pub struct Meter {
     /// The timeouts in force, in ticks, as the packet path reads them
     /// (see [`Meter::refresh_timeouts`]).
     timeouts: RcuBox<Timeouts>,
-    /// Aggregation and sampling, as the packet path reads them.
-    rules: RcuBox<PacketRules>,
+    /// snmp-rules, aggregation and sampling, as the packet path reads them.
+    rules: RcuBox<PublishedRules>,
 }
 
 /// The live [`Meter`], published for the packet path and /proc readers.
@@ -146,7 +146,7 @@ impl MeterHandle {
                 hz,
                 ncpus: nr_possible_cpus(),
                 timeouts: RcuBox::new(timeouts_of_params(hz))?,
-                rules: RcuBox::new(PacketRules::none())?,
+                rules: RcuBox::new(PublishedRules::new(PacketRules::none()))?,
             },
             GFP_KERNEL,
         )?;
@@ -196,12 +196,12 @@ impl Meter {
 
     /// The aggregation and sampling rules in force (process context).
     pub fn rules(&self) -> PacketRules {
-        *self.rules.read_locked(&RcuReadGuard::new())
+        *self.rules.read_locked(&RcuReadGuard::new()).rules()
     }
 
     /// The rules in force, without a copy, for as long as `guard` holds.
     pub fn rules_in<'a>(&'a self, guard: &'a RcuReadGuard) -> &'a PacketRules {
-        self.rules.read_locked(guard)
+        self.rules.read_locked(guard).rules()
     }
 
     /// Packets aggregation rule `i` of `kind` rewrote, over all CPUs.
@@ -225,7 +225,7 @@ impl Meter {
     /// when the sampler does.
     pub fn set_rules(&self, rules: PacketRules) -> Result {
         let old = self.rules();
-        self.rules.replace(rules)?;
+        self.rules.replace(PublishedRules::new(rules))?;
         for cpu in possible_cpus() {
             let c = self.cpus.get(cpu);
             if rules.aggregation != old.aggregation {
@@ -258,23 +258,17 @@ impl Meter {
         if info.fragment {
             s.frags.inc();
         }
-        let rules = self.rules.read(bh);
-        if !rules.snmp.is_empty() {
-            info.key.i_ifc = rules.interface_index(pkt.in_name(), info.key.i_ifc);
-        }
-        let applied = rules.aggregate(&mut info.key);
-        let hash = flow_hash(&info.key, &self.seed);
-        if let Some(sampler) = rules.hash_sampler() {
-            s.hash_observed.inc();
-            if !hash_selects(sampler, hash) {
+        let published = self.rules.read(bh);
+        let rules = published.rules();
+        let (hash, applied) = if published.any() {
+            match self.apply_rules(cpu, rules, pkt, &mut info) {
+                Some(done) => done,
                 // Not a drop: the flow is not sampled, by configuration.
-                return;
+                None => return,
             }
-            s.hash_selected.inc();
-        }
-        if applied != Applied::default() {
-            cpu.aggr_usage.record(&applied.matched);
-        }
+        } else {
+            (flow_hash(&info.key, &self.seed), Applied::default())
+        };
         let now = jiffies();
         let mut searched = 0u32;
         let outcome = {
@@ -314,6 +308,32 @@ impl Meter {
         }
         s.pkt_total.inc();
         s.traf_total.add(len);
+    }
+
+    /// Applies the rules to a packet before its flow lookup: the
+    /// snmp-rules to its input interface, the aggregation rules to its key,
+    /// then the hash sampler. Returns the key's hash and what aggregation
+    /// did, or `None` when the sampler leaves the packet's flow out. Out of
+    /// line: a packet with no rule set never comes here.
+    #[inline(never)]
+    fn apply_rules(&self, cpu: &CpuMeter, rules: &PacketRules, pkt: &Packet<'_>, info: &mut PacketInfo) -> Option<(u32, Applied)> {
+        if !rules.snmp.is_empty() {
+            info.key.i_ifc = rules.interface_index(pkt.in_name(), info.key.i_ifc);
+        }
+        let applied = rules.aggregate(&mut info.key);
+        let hash = flow_hash(&info.key, &self.seed);
+        if let Some(sampler) = rules.hash_sampler() {
+            let s = &cpu.stats;
+            s.hash_observed.inc();
+            if !hash_selects(sampler, hash) {
+                return None;
+            }
+            s.hash_selected.inc();
+        }
+        if applied.matched.any() {
+            cpu.aggr_usage.record(&applied.matched);
+        }
+        Some((hash, applied))
     }
 
     fn new_flow(

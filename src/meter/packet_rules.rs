@@ -22,7 +22,42 @@ pub struct PacketRules {
     pub snmp: SnmpRules,
 }
 
-/// What [`PacketRules::apply`] decided for one packet.
+/// [`PacketRules`] as published to the packet path, with whether any rule
+/// is set worked out once: a packet pays one test when none is.
+///
+/// # Invariants
+///
+/// `any` is whether `rules` has a sampler, an aggregation rule or an
+/// snmp-rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublishedRules {
+    any: bool,
+    rules: PacketRules,
+}
+
+impl PublishedRules {
+    /// `rules`, ready to publish.
+    pub fn new(rules: PacketRules) -> Self {
+        let any =
+            rules.sampler.is_some() || !rules.aggregation.is_empty() || !rules.snmp.is_empty();
+        // INVARIANT: computed from the rules it goes with.
+        PublishedRules { any, rules }
+    }
+
+    /// Whether any rule is set (if not, a packet is metered as it is).
+    #[inline(always)]
+    pub fn any(&self) -> bool {
+        self.any
+    }
+
+    /// The rules.
+    #[inline(always)]
+    pub fn rules(&self) -> &PacketRules {
+        &self.rules
+    }
+}
+
+/// What [`PacketRules::aggregate`] decided for one packet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Applied {
     /// The rules that rewrote the key, for their usage counters.
