@@ -702,9 +702,9 @@ def blind_units(units):
 def readme_section(path):
     """README's "Differences from the C module" section, whitespace folded."""
     text = open(path).read()
-    start = text.index("Differences from the C module")
-    end = text.find("\nLayout\n", start)
-    return re.sub(r"\s+", " ", text[start:end if end > 0 else None])
+    heading = re.search(r"^Differences from the C module\n-+\n", text, re.M)
+    following = re.compile(r"^\S.*\n-+\n", re.M).search(text, heading.end())
+    return re.sub(r"\s+", " ", text[heading.end():following.start() if following else None])
 
 
 def main():
