@@ -252,6 +252,9 @@ def run(name, ko, proto, tx, log, steps):
     res = dict(protocol=proto, sent_flows=0, datagrams=[], refused=[],
                proc={f: "" for f in PROC_FILES}, log={s: [] for s in LOG_STEPS})
     col = Collector()
+    # The guest's clocks at the load: exported times are compared as times
+    # since it (parity_compare.py's CLOSE).
+    res["t0"] = dict(wall=time.time(), uptime=time.clock_gettime(time.CLOCK_BOOTTIME))
     r = t.sh(f"insmod {ko} protocol={proto} destination={COLLECTOR[0]}:{COLLECTOR[1]} "
              "inactive_timeout=600 active_timeout=1800", check=False)
     steps.append((f"{name} v{proto}: insmod", r.returncode == 0, r.stderr))

@@ -37,7 +37,9 @@ for dev in npx0 npx1 npx1.7; do ip link set "$dev" up; done
 # The original first: what ours is compared with must exist whatever ours
 # does to the machine.
 python3 "$here/parity.py" theirs "$theirs" "$work" 2>&1 | tee "$work/theirs.out"
+echo "# parity: the original's runs done after $SECONDS s"
 python3 "$here/parity.py" ours "$build/ipt_NETFLOW.ko" "$work" 2>&1 | tee "$work/ours.out"
+echo "# parity: ours done after $SECONDS s"
 netns_teardown
 ip link del npx0
 lsmod | grep -q '^ipt_NETFLOW ' && rmmod ipt_NETFLOW
