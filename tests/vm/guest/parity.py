@@ -255,6 +255,13 @@ def run(name, ko, proto, tx, log, steps):
     # The guest's clocks at the load: exported times are compared as times
     # since it (parity_compare.py's CLOSE).
     res["t0"] = dict(wall=time.time(), uptime=time.clock_gettime(time.CLOCK_BOOTTIME))
+    took = {}
+
+    def take(step):
+        """The kernel log lines of `step`, which ends now."""
+        res["log"][step] = log.take()
+        took[step] = time.time() - res["t0"]["wall"]
+
     r = t.sh(f"insmod {ko} protocol={proto} destination={COLLECTOR[0]}:{COLLECTOR[1]} "
              "inactive_timeout=600 active_timeout=1800", check=False)
     steps.append((f"{name} v{proto}: insmod", r.returncode == 0, r.stderr))
@@ -268,13 +275,13 @@ def run(name, ko, proto, tx, log, steps):
     # The load's lines: insmod, the rules, and whatever the module printed
     # until its first export work ran.
     time.sleep(1)
-    res["log"]["load"] = log.take()
+    take("load")
     for cmd in REFUSED + (REFUSED5 if proto == 5 else []):
         r = nfr(cmd)
         res["refused"].append(f"{cmd}: {'refused' if r.returncode else 'accepted'}")
         if r.returncode == 0:
             nfr(cmd.replace(" -A ", " -D "))
-    res["log"]["rules"] = log.take()
+    take("rules")
 
     sent = 0
     for _, _, packets, copies, flows in matrix():
@@ -289,13 +296,13 @@ def run(name, ko, proto, tx, log, steps):
     time.sleep(1)
     res["proc"] = {f: read(f"/proc/net/stat/{f}") for f in PROC_FILES}
     in_table = len([x for x in res["proc"]["ipt_netflow_flows"].splitlines() if not x.startswith("#")])
-    res["log"]["traffic"] = log.take()
+    take("traffic")
 
     err = t.sysctl_write("flush", 1)
     steps.append((f"{name} v{proto}: flush accepted", err is None, err))
     res["datagrams"] = [d.hex() for d in col.drain()]
     col.close()
-    res["log"]["flush"] = log.take()
+    take("flush")
     left = len([x for x in read("/proc/net/stat/ipt_netflow_flows").splitlines() if not x.startswith("#")])
     steps.append((f"{name} v{proto}: {sent} flows in the table, none after the flush", (in_table, left) == (sent, 0),
                   f"in the table: {in_table}, after the flush: {left}"))
@@ -303,7 +310,7 @@ def run(name, ko, proto, tx, log, steps):
     err = t.sysctl_write("protocol", NEXT_PROTOCOL[proto])
     steps.append((f"{name} v{proto}: protocol={NEXT_PROTOCOL[proto]} accepted", err is None, err))
     time.sleep(0.5)
-    res["log"]["protocol"] = log.take()
+    take("protocol")
 
     for c in RULES4:
         nfr(f"iptables-legacy -D {c}")
@@ -313,7 +320,9 @@ def run(name, ko, proto, tx, log, steps):
     r = t.sh("rmmod ipt_NETFLOW", check=False)
     steps.append((f"{name} v{proto}: rmmod", r.returncode == 0, r.stderr))
     time.sleep(0.5)
-    res["log"]["unload"] = log.take()
+    take("unload")
+    print(f"# {name} v{proto}: steps ended after (s) " + ", ".join(f"{k} {v:.1f}" for k, v in took.items()),
+          flush=True)
     return res
 
 

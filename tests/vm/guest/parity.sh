@@ -34,6 +34,7 @@ ip link add npx0 type veth peer name npx1
 ip link set npx0 alias "parity uplink"
 ip link add link npx1 name npx1.7 type vlan id 7
 for dev in npx0 npx1 npx1.7; do ip link set "$dev" up; done
+echo "# parity: set up after $SECONDS s"
 # The original first: what ours is compared with must exist whatever ours
 # does to the machine.
 python3 "$here/parity.py" theirs "$theirs" "$work" 2>&1 | tee "$work/theirs.out"
