@@ -60,6 +60,7 @@ tier() {
 # copied to build/parity/KERNEL/ipt_NETFLOW.ko for the VM tier.
 parity_kernel=6.12
 out=$top/build/parity
+# shellcheck source=tests/bench/lib.sh
 . "$top/tests/bench/lib.sh"
 has_suite() { case " ${suites[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
 theirs_ko() { echo "$out/$1/ipt_NETFLOW.ko"; }
