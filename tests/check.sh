@@ -9,8 +9,12 @@
 #
 # NF_KERNELS="6.12 7.3-debug 7.3-stock" selects the kernels; for a
 # developer's partial run, NF_TIERS="host build vm" the tiers and
-# NF_SUITES="foundation metering export collectors rcuconfig rules" the VM suites (a run
-# that leaves any out says so in its last line).
+# NF_SUITES="foundation metering export collectors rcuconfig rules parity"
+# the VM suites (a run that leaves any out says so in its last line). parity
+# compares our module with the original C module (Debian's
+# iptables-netflow-dkms 2.6, built here at test time, never committed),
+# which builds against 6.12 only: it runs there, and the run says so for
+# the other kernels.
 # NF_PLANT (test-only, see tests/vm/plant/nf_plant.c) plants faults that
 # must turn the run red.
 set -uo pipefail
@@ -21,7 +25,7 @@ cd "$top"
 
 kernels=${NF_KERNELS:-6.12 7.3-debug 7.3-stock}
 tiers=${NF_TIERS:-host build vm}
-all_suites="foundation metering export collectors rcuconfig rules"
+all_suites="foundation metering export collectors rcuconfig rules parity"
 read -r -a suites <<<"${NF_SUITES:-$all_suites}"
 partial=
 [ "$tiers" = "host build vm" ] && [ "${suites[*]}" = "$all_suites" ] ||
@@ -49,6 +53,22 @@ tier() {
 		tail -n 40 "$log" | sed 's/^/    /' >&2
 		return 1
 	fi
+}
+
+# The original module for the parity suite, on the kernel it builds
+# against: tests/bench/lib.sh's theirs_for builds it under $out; it is
+# copied to build/parity/KERNEL/ipt_NETFLOW.ko for the VM tier.
+parity_kernel=6.12
+out=$top/build/parity
+# shellcheck source=tests/bench/lib.sh
+. "$top/tests/bench/lib.sh"
+has_suite() { case " ${suites[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
+theirs_ko() { echo "$out/$1/ipt_NETFLOW.ko"; }
+build_theirs() {
+	local k=$1 ko
+	rm -f "$(theirs_ko "$k")"
+	ko=$(theirs_for "$k" "$(scripts/build-kernel.sh "$k")")
+	[ -n "$ko" ] && cp "$ko" "$(theirs_ko "$k")"
 }
 
 log "installing what the tests need"
@@ -89,12 +109,26 @@ has_tier build && for k in $kernels; do
 	# A module that failed its build (a compiler or lint warning, a stack
 	# frame over the limit) is not tested in the VM either.
 	tier "build: module against $k" tests/vm/build-module.sh "$k" || rm -f "build/$k/ipt_NETFLOW.ko"
+	if [ "$k" = "$parity_kernel" ] && has_suite parity; then
+		tier "build: the original C module against $k (for the parity suite)" build_theirs "$k"
+	fi
 done
 
 # VM suites: all of them in one boot per kernel; each prints "ok - ..." /
 # "not ok - ..." lines that we count, and "# guest done" when it finished;
 # all.sh ends with "# vm done" and the guest's exit status.
 has_tier vm && for k in $kernels; do
+	# parity: where the original builds, with it (all.sh fails the suite
+	# when it is missing there); elsewhere left out, and said so.
+	ksuites=()
+	for s in "${suites[@]}"; do
+		if [ "$s" = parity ] && [ "$k" != "$parity_kernel" ]; then
+			log "vm $k: no parity suite (it runs on $parity_kernel only, the one kernel the original C module builds against)"
+			continue
+		fi
+		ksuites+=("$s")
+	done
+	[ ${#ksuites[@]} -gt 0 ] || continue
 	[ -f "build/$k/ipt_NETFLOW.ko" ] || { failed=$((failed + 1)); failures+=("vm $k: no module"); continue; }
 	log=$logs/vm_$k.log
 	start=$SECONDS
@@ -105,14 +139,16 @@ has_tier vm && for k in $kernels; do
 	envs=(env)
 	[ "$k" = 7.3-debug ] && envs+=(NF_PROTOS=10)
 	[ -n "${NF_PLANT:-}" ] && envs+=("NF_PLANT=$NF_PLANT")
-	tests/vm/run-vm.sh "$k" "${envs[@]}" "$top/tests/vm/guest/all.sh" "$top/build/$k" "${suites[@]}" >"$log" 2>"$log.stderr"
+	[ "$k" = "$parity_kernel" ] && has_suite parity && [ -f "$(theirs_ko "$k")" ] &&
+		envs+=("NF_THEIRS_KO=$(theirs_ko "$k")")
+	tests/vm/run-vm.sh "$k" "${envs[@]}" "$top/tests/vm/guest/all.sh" "$top/build/$k" "${ksuites[@]}" >"$log" 2>"$log.stderr"
 	rc=$?
 	ok=$(grep -c '^ok - ' "$log")
 	bad=$(grep -c '^not ok - ' "$log")
 	done_suites=$(grep -c '^# guest done' "$log")
-	if [ "$done_suites" -ne ${#suites[@]} ]; then
+	if [ "$done_suites" -ne ${#ksuites[@]} ]; then
 		bad=$((bad + 1)) # a suite died or the VM timed out before the end
-		echo "not ok - $k: only $done_suites of ${#suites[@]} suites finished (exit $rc)" >>"$log"
+		echo "not ok - $k: only $done_suites of ${#ksuites[@]} suites finished (exit $rc)" >>"$log"
 	fi
 	if ! grep -q '^# vm done' "$log"; then
 		bad=$((bad + 1))
