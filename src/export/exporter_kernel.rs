@@ -161,10 +161,13 @@ impl Exporter {
             sampling_since_ms: epoch_ms(),
             sampler_count: 0,
         };
-        e.schedule = OptionsSchedule::new(e.seconds(jiffies()));
         e.set_domain_name();
         e.set_destinations(dest)?;
         e.set_destination_text(dest);
+        // After the destinations (whose setting asks for every record at
+        // once): at load the statistics wait their first minute, as the
+        // original's do.
+        e.schedule = OptionsSchedule::new(e.seconds(jiffies()));
         Ok(e)
     }
 

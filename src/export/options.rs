@@ -622,22 +622,54 @@ fn port_name(port: u8) -> Option<&'static [u8]> {
     })
 }
 
-/// A name for an `ARPHRD_*` hardware type.
+/// The original's name for an `ARPHRD_*` hardware type; empty for a type
+/// it has no name for.
 fn hw_type_name(t: u16) -> &'static [u8] {
     match t {
+        0 => b"NET/ROM",
         1 => b"Ethernet",
-        24 => b"IEEE 1394",
+        3 => b"AX.25 Level 2",
+        6 => b"IEEE 802.2 Ethernet",
+        7 => b"ARCnet",
+        15 => b"Frame Relay DLCI",
+        19 => b"ATM",
+        23 => b"Metricom STRIP",
+        24 => b"IEEE 1394 IPv4",
+        27 => b"EUI-64",
         32 => b"InfiniBand",
+        256 => b"SLIP",
+        257 => b"CSLIP",
+        258 => b"SLIP6",
+        259 => b"CSLIP6",
+        270 => b"ROSE",
+        271 => b"X.25",
+        272 => b"HW X.25",
         512 => b"PPP",
-        768 => b"IPIP tunnel",
-        769 => b"IPv6 tunnel",
+        513 => b"Cisco HDLC",
+        516 => b"LAPB",
+        517 => b"DDCMP",
+        518 => b"Raw HDLC",
+        768 => b"IPIP Tunnel",
+        769 => b"IP6IP6 Tunnel",
+        770 => b"FRAD",
         772 => b"Loopback",
-        776 => b"IPv6-in-IPv4 tunnel",
-        778 => b"GRE tunnel",
-        823 => b"GRE6 tunnel",
+        773 => b"Localtalk",
+        774 => b"FDDI",
+        776 => b"SIT Tunnel",
+        777 => b"IP over DDP",
+        778 => b"GRE over IP",
+        779 => b"PISM Register",
+        780 => b"HIPPI",
+        783 => b"IrDA",
         801 => b"IEEE 802.11",
-        65534 => b"None",
-        _ => b"Unknown",
+        802 => b"IEEE 802.11 Prism2",
+        803 => b"IEEE 802.11 Radiotap",
+        804 => b"IEEE 802.15.4",
+        820 => b"PhoNet",
+        821 => b"PhoNet pipe",
+        0xffff => b"void",
+        0xfffe => b"none",
+        _ => b"",
     }
 }
 
@@ -713,6 +745,24 @@ mod tests {
         assert_eq!(desc(f), "Ethernet");
         f.hw_type = 772;
         assert_eq!(desc(f), "Loopback");
+    }
+
+    /// The hardware-type names are the original's, and a type it does not
+    /// name has an empty description, as there.
+    #[test]
+    fn hardware_types_are_named_as_the_original() {
+        let named = |hw_type| {
+            desc(InterfaceFacts {
+                hw_type,
+                ..Default::default()
+            })
+        };
+        assert_eq!(named(776), "SIT Tunnel");
+        assert_eq!(named(768), "IPIP Tunnel");
+        assert_eq!(named(778), "GRE over IP");
+        assert_eq!(named(772), "Loopback");
+        assert_eq!(named(0xfffe), "none");
+        assert_eq!(named(823), "");
     }
 
     #[test]
