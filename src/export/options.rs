@@ -8,6 +8,7 @@
 //! bytes both come from that one list, so they cannot disagree.
 
 use super::template::{FieldList, TemplateKey};
+use crate::meter::sampler::SamplerMode;
 
 /// Seconds between system-information records (the original's
 /// `SYSINFO_INTERVAL`).
@@ -261,6 +262,41 @@ pub enum OptionsRecord<'a> {
 /// Most elements an options record has.
 pub const MAX_OPTION_FIELDS: usize = 7;
 
+/// An options record's (element, value) pairs, scope first, in a fixed
+/// array (no allocation on the export path).
+pub struct Elements<'a> {
+    items: [(u16, Value<'a>); MAX_OPTION_FIELDS],
+    len: usize,
+}
+
+impl<'a> Elements<'a> {
+    /// The pairs of `list`.
+    fn of<const N: usize>(list: [(u16, Value<'a>); N]) -> Self {
+        let mut e = Elements {
+            items: [(0, Value::U8(0)); MAX_OPTION_FIELDS],
+            len: 0,
+        };
+        for element in list {
+            e.push(element);
+        }
+        e
+    }
+
+    /// Appends a pair; one beyond MAX_OPTION_FIELDS is dropped (the unit
+    /// tests show every record within it).
+    fn push(&mut self, element: (u16, Value<'a>)) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = element;
+            self.len += 1;
+        }
+    }
+
+    /// The pairs.
+    pub fn as_slice(&self) -> &[(u16, Value<'a>)] {
+        self.items.get(..self.len).unwrap_or(&[])
+    }
+}
+
 impl<'a> OptionsRecord<'a> {
     /// The template key; bit 31 keeps options keys apart from data ones.
     pub fn key(&self) -> TemplateKey {
@@ -289,154 +325,116 @@ impl<'a> OptionsRecord<'a> {
     pub const SCOPE_FIELDS: u16 = 1;
 
     /// The (element, value) pairs, scope first.
-    pub fn elements(&self) -> ([(u16, Value<'a>); MAX_OPTION_FIELDS], usize) {
+    pub fn elements(&self) -> Elements<'a> {
         use ie::*;
-        let pad = (0, Value::U16(0));
         match *self {
             OptionsRecord::SystemInit {
                 domain,
                 boot_ms,
                 name,
                 span,
-            } => (
-                [
-                    (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
-                    (SYSTEM_INIT_MS, Value::U64(boot_ms)),
-                    // The terminating NUL is part of the element.
-                    (
-                        OBSERVATION_DOMAIN_NAME,
-                        Value::Text(name, name.len().min(0xfff) as u16 + 1),
-                    ),
-                    (START_MS, Value::U64(span.first_ms)),
-                    (END_MS, Value::U64(span.last_ms)),
-                    pad,
-                    pad,
-                ],
-                5,
-            ),
+            } => Elements::of([
+                (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
+                (SYSTEM_INIT_MS, Value::U64(boot_ms)),
+                // The terminating NUL is part of the element.
+                (
+                    OBSERVATION_DOMAIN_NAME,
+                    Value::Text(name, name.len().min(0xfff) as u16 + 1),
+                ),
+                (START_MS, Value::U64(span.first_ms)),
+                (END_MS, Value::U64(span.last_ms)),
+            ]),
             OptionsRecord::MeteringStats {
                 domain,
                 messages,
                 flows,
                 octets,
                 observed_flows,
-            } => (
-                [
-                    (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
-                    (EXPORTED_MESSAGES, Value::U64(messages)),
-                    (EXPORTED_FLOWS, Value::U64(flows)),
-                    (EXPORTED_OCTETS, Value::U64(octets)),
-                    (OBSERVED_FLOWS, Value::U64(observed_flows)),
-                    pad,
-                    pad,
-                ],
-                5,
-            ),
+            } => Elements::of([
+                (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
+                (EXPORTED_MESSAGES, Value::U64(messages)),
+                (EXPORTED_FLOWS, Value::U64(flows)),
+                (EXPORTED_OCTETS, Value::U64(octets)),
+                (OBSERVED_FLOWS, Value::U64(observed_flows)),
+            ]),
             OptionsRecord::MeteringReliability {
                 domain,
                 packets,
                 octets,
                 span,
-            } => (
-                [
-                    (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
-                    (IGNORED_PACKETS, Value::U64(packets)),
-                    (IGNORED_OCTETS, Value::U64(octets)),
-                    (START_MS, Value::U64(span.first_ms)),
-                    (END_MS, Value::U64(span.last_ms)),
-                    pad,
-                    pad,
-                ],
-                5,
-            ),
+            } => Elements::of([
+                (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
+                (IGNORED_PACKETS, Value::U64(packets)),
+                (IGNORED_OCTETS, Value::U64(octets)),
+                (START_MS, Value::U64(span.first_ms)),
+                (END_MS, Value::U64(span.last_ms)),
+            ]),
             OptionsRecord::ExportingReliability {
                 process,
                 flows,
                 packets,
                 octets,
                 span,
-            } => (
-                [
-                    (EXPORTING_PROCESS_ID, Value::U32(process)),
-                    (NOT_SENT_FLOWS, Value::U64(flows)),
-                    (NOT_SENT_PACKETS, Value::U64(packets)),
-                    (NOT_SENT_OCTETS, Value::U64(octets)),
-                    (START_MS, Value::U64(span.first_ms)),
-                    (END_MS, Value::U64(span.last_ms)),
-                    pad,
-                ],
-                6,
-            ),
+            } => Elements::of([
+                (EXPORTING_PROCESS_ID, Value::U32(process)),
+                (NOT_SENT_FLOWS, Value::U64(flows)),
+                (NOT_SENT_PACKETS, Value::U64(packets)),
+                (NOT_SENT_OCTETS, Value::U64(octets)),
+                (START_MS, Value::U64(span.first_ms)),
+                (END_MS, Value::U64(span.last_ms)),
+            ]),
             OptionsRecord::Interface {
                 domain,
                 ifindex,
                 name,
                 description,
-            } => (
-                [
-                    (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
-                    (INGRESS_INTERFACE, Value::U16(ifindex)),
-                    (IF_NAME, Value::Text(name, IF_NAME_LEN as u16)),
-                    (IF_DESC, Value::Text(description, IF_DESC_LEN as u16)),
-                    pad,
-                    pad,
-                    pad,
-                ],
-                4,
-            ),
+            } => Elements::of([
+                (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
+                (INGRESS_INTERFACE, Value::U16(ifindex)),
+                (IF_NAME, Value::Text(name, IF_NAME_LEN as u16)),
+                (IF_DESC, Value::Text(description, IF_DESC_LEN as u16)),
+            ]),
             OptionsRecord::Sampler {
                 domain,
                 id,
                 mode,
                 interval,
-            } => (
-                [
-                    (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
-                    (FLOW_SAMPLER_ID, Value::U8(id)),
-                    (FLOW_SAMPLER_MODE, Value::U8(mode)),
-                    (FLOW_SAMPLER_RANDOM_INTERVAL, Value::U16(interval)),
-                    pad,
-                    pad,
-                    pad,
-                ],
-                4,
-            ),
+            } => Elements::of([
+                (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
+                (FLOW_SAMPLER_ID, Value::U8(id)),
+                (FLOW_SAMPLER_MODE, Value::U8(mode)),
+                (FLOW_SAMPLER_RANDOM_INTERVAL, Value::U16(interval)),
+            ]),
             OptionsRecord::SelectorCount {
                 domain,
                 id,
                 interval,
-            } => (
-                [
-                    (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
-                    (SELECTOR_ID, Value::U8(id)),
-                    // Systematic count-based selection (RFC 5477).
-                    (FLOW_SELECTOR_ALGORITHM, Value::U8(1)),
-                    // One flow selected...
-                    (SAMPLING_FLOW_INTERVAL, Value::U8(1)),
-                    // ...then `interval - 1` skipped: the original's value.
-                    (SAMPLING_FLOW_SPACING, Value::U16(interval)),
-                    pad,
-                    pad,
-                ],
-                5,
-            ),
+            } => Elements::of([
+                (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
+                (SELECTOR_ID, Value::U8(id)),
+                (
+                    FLOW_SELECTOR_ALGORITHM,
+                    Value::U8(SamplerMode::Deterministic.ipfix_algorithm()),
+                ),
+                // One flow selected...
+                (SAMPLING_FLOW_INTERVAL, Value::U8(1)),
+                // ...then `interval - 1` skipped: the original's value.
+                (SAMPLING_FLOW_SPACING, Value::U16(interval)),
+            ]),
             OptionsRecord::SelectorRandom {
                 domain,
                 id,
                 interval,
-            } => (
-                [
-                    (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
-                    (SELECTOR_ID, Value::U8(id)),
-                    // Random n-out-of-N selection (RFC 5477).
-                    (FLOW_SELECTOR_ALGORITHM, Value::U8(3)),
-                    (SAMPLING_SIZE, Value::U8(1)),
-                    (SAMPLING_POPULATION, Value::U16(interval)),
-                    pad,
-                    pad,
-                ],
-                5,
-            ),
+            } => Elements::of([
+                (OBSERVATION_DOMAIN_ID, Value::U32(domain)),
+                (SELECTOR_ID, Value::U8(id)),
+                (
+                    FLOW_SELECTOR_ALGORITHM,
+                    Value::U8(SamplerMode::Random.ipfix_algorithm()),
+                ),
+                (SAMPLING_SIZE, Value::U8(1)),
+                (SAMPLING_POPULATION, Value::U16(interval)),
+            ]),
             OptionsRecord::SelectorStats {
                 id,
                 flows_observed,
@@ -445,46 +443,35 @@ impl<'a> OptionsRecord<'a> {
                 pkts_selected,
                 span,
             } => {
-                let scope = (SELECTOR_ID, Value::U8(id));
-                let rest = [
+                let mut e = Elements::of([(SELECTOR_ID, Value::U8(id))]);
+                if let Some(observed) = flows_observed {
+                    e.push((SELECTOR_FLOWS_OBSERVED, Value::U64(observed)));
+                }
+                for element in [
                     (SELECTOR_FLOWS_SELECTED, Value::U64(flows_selected)),
                     (SELECTOR_PKTS_OBSERVED, Value::U64(pkts_observed)),
                     (SELECTOR_PKTS_SELECTED, Value::U64(pkts_selected)),
                     (START_MS, Value::U64(span.first_ms)),
                     (END_MS, Value::U64(span.last_ms)),
-                ];
-                match flows_observed {
-                    Some(observed) => (
-                        [
-                            scope,
-                            (SELECTOR_FLOWS_OBSERVED, Value::U64(observed)),
-                            rest[0],
-                            rest[1],
-                            rest[2],
-                            rest[3],
-                            rest[4],
-                        ],
-                        7,
-                    ),
-                    None => ([scope, rest[0], rest[1], rest[2], rest[3], rest[4], pad], 6),
+                ] {
+                    e.push(element);
                 }
+                e
             }
         }
     }
 
     /// The template's (element, length) pairs.
     pub fn fields(&self, out: &mut FieldList) {
-        let (elements, n) = self.elements();
-        for (id, v) in elements.iter().take(n) {
+        for (id, v) in self.elements().as_slice() {
             out.extend(&[(*id, v.len())]);
         }
     }
 
     /// Writes the record's bytes; `out` is as long as the template says.
     pub fn write(&self, out: &mut [u8]) {
-        let (elements, n) = self.elements();
         let mut at = 0usize;
-        for (_, v) in elements.iter().take(n) {
+        for (_, v) in self.elements().as_slice() {
             let len = usize::from(v.len());
             if let Some(dst) = out.get_mut(at..at.saturating_add(len)) {
                 v.write(dst);

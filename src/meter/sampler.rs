@@ -40,7 +40,7 @@ pub const TEXT_MAX: usize = 63;
 /// How flows are selected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SamplerMode {
-    /// One out of N flows, by the order of their creation.
+    /// One out of N flows, by the order they reach export.
     Deterministic,
     /// Each flow with probability 1/N, decided at export.
     Random,
@@ -211,12 +211,13 @@ impl Sampler {
     /// `ceil(2^32 / N)` of the 2^32 hash values. It is the original's test,
     /// which needs no division.
     pub fn hash_selects(self, hash: u32) -> bool {
-        (u64::from(hash) * u64::from(self.interval)) >> 32 == 0
+        self.one_in_interval(hash)
     }
 
-    /// The deterministic mode's test, at export: `count` is the flow's
-    /// creation number (the original's global `flow_count`), and every
-    /// N-th flow is selected.
+    /// The deterministic mode's test, at export: `count` numbers the flows
+    /// the sampler has looked at, and the first of every N is selected.
+    /// (The original numbered flows at creation from a global counter; the
+    /// exporter's own count needs no shared write per new flow.)
     pub fn count_selects(self, count: u64) -> bool {
         // checked_rem: an interval of 0 (never parsed) selects every flow
         // instead of dividing by zero in the kernel.
@@ -227,7 +228,13 @@ impl Sampler {
     /// 32-bit number, and the flow is selected when
     /// `prandom_u32_max(N)` would have been 0, i.e. `random * N < 2^32`.
     pub fn random_selects(self, random: u32) -> bool {
-        (u64::from(random) * u64::from(self.interval)) >> 32 == 0
+        self.one_in_interval(random)
+    }
+
+    /// Whether `x`, uniform over 32 bits, falls in the first 1/N of the
+    /// range: `x * N < 2^32`, with no division.
+    fn one_in_interval(self, x: u32) -> bool {
+        (u64::from(x) * u64::from(self.interval)) >> 32 == 0
     }
 }
 
