@@ -207,13 +207,7 @@ impl Meter {
     /// Packets aggregation rule `i` of `kind` rewrote, over all CPUs.
     pub fn aggregation_usage(&self, kind: RuleKind, i: usize) -> u64 {
         possible_cpus()
-            .map(|cpu| {
-                let u = &self.cpus.get(cpu).aggr_usage;
-                match kind {
-                    RuleKind::Net => u.net(i),
-                    RuleKind::Port => u.port(i),
-                }
-            })
+            .map(|cpu| self.cpus.get(cpu).aggr_usage.usage(kind, i))
             .fold(0u64, u64::wrapping_add)
     }
 

@@ -5,7 +5,7 @@
 //! published to the packet path as one version under RCU, so a packet sees
 //! either the old or the new rules, whole.
 
-use super::aggregation::{AggrMatch, Aggregation, MAX_NET_RULES, MAX_PORT_RULES};
+use super::aggregation::{AggrMatch, Aggregation, RuleKind, MAX_NET_RULES, MAX_PORT_RULES};
 use super::flow_key::FlowKey;
 use super::sampler::{Sampler, SamplerMode};
 use super::snmp_rules::SnmpRules;
@@ -146,29 +146,26 @@ impl Default for RuleUsage {
 }
 
 impl RuleUsage {
+    fn counter(&self, kind: RuleKind, i: usize) -> Option<&Counter> {
+        match kind {
+            RuleKind::Net => self.net.get(i),
+            RuleKind::Port => self.port.get(i),
+        }
+    }
+
     /// Counts the rules that matched one packet (by this CPU only).
     #[inline]
     pub fn record(&self, m: &AggrMatch) {
-        for i in [m.src_net, m.dst_net].into_iter().flatten() {
-            if let Some(c) = self.net.get(usize::from(i)) {
-                c.inc();
-            }
-        }
-        for i in [m.src_port, m.dst_port].into_iter().flatten() {
-            if let Some(c) = self.port.get(usize::from(i)) {
+        for (kind, i) in m.hits() {
+            if let Some(c) = self.counter(kind, i) {
                 c.inc();
             }
         }
     }
 
-    /// Packets net rule `i` rewrote on this CPU.
-    pub fn net(&self, i: usize) -> u64 {
-        self.net.get(i).map_or(0, Counter::get)
-    }
-
-    /// Packets port rule `i` rewrote on this CPU.
-    pub fn port(&self, i: usize) -> u64 {
-        self.port.get(i).map_or(0, Counter::get)
+    /// Packets rule `i` of `kind` rewrote on this CPU.
+    pub fn usage(&self, kind: RuleKind, i: usize) -> u64 {
+        self.counter(kind, i).map_or(0, Counter::get)
     }
 
     /// Zeroes every count (a new rule set starts from zero).
