@@ -149,8 +149,7 @@ fn load() -> Result<Netflow> {
     let scanner = ScannerHandle::new(meter.get().hz)?;
     let rules = control::rule_sets_kernel::packet_rules_at_load()?;
     if rules != PacketRules::none() {
-        meter.get().set_rules(rules)?;
-        scanner.with_exporter(|e| e.set_sampler(rules.sampler));
+        scanner.set_rules(meter.get(), rules)?;
     }
     params::log_protocol_enabled(params::protocol());
     scanner.start();

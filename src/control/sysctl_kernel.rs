@@ -216,7 +216,7 @@ impl RuleSetting for SamplerSetting {
     }
     fn apply(meter: &Meter, scanner: &Scanner, text: &str) -> Result {
         let sampler = rule_sets_kernel::parse_sampler(text)?;
-        scanner.switch_sampler(meter, sampler)
+        scanner.update_rules(meter, |r| r.sampler = sampler)
     }
 }
 

@@ -122,7 +122,8 @@ pub struct MeterFacts {
     pub drop_span: Option<Span>,
     /// Packets the hash-mode sampler looked at and selected.
     pub hash_sampled: (u64, u64),
-    /// The snmp-rules in force, for the interface list.
+    /// The snmp-rules in force, for the interface list (set with the
+    /// rules).
     pub snmp: SnmpRules,
 }
 

@@ -14,7 +14,6 @@ use crate::meter::flow_table::FlowList;
 use crate::meter::meter_kernel::{jiffies, with_meter, Meter};
 use crate::meter::packet_rules::PacketRules;
 use crate::meter::rates::{RateInput, Rates};
-use crate::meter::sampler::Sampler;
 use crate::meter::stats::StatsSum;
 use crate::params::{self, Protocol};
 use crate::sys::percpu::{nr_cpu_ids, possible_cpus};
@@ -171,26 +170,24 @@ impl Scanner {
         st.exporter.set_protocol(protocol);
     }
 
-    /// Exports every flow under the sampler in force, then samples with
-    /// `sampler` (on the packet path too, for its hash mode).
-    pub fn switch_sampler(&self, meter: &Meter, sampler: Option<Sampler>) -> Result {
-        let mut st = self.state.lock();
-        st.run(meter, true);
-        let mut rules = meter.rules();
-        rules.sampler = sampler;
-        meter.set_rules(rules)?;
-        st.exporter.set_sampler(sampler);
-        Ok(())
-    }
-
-    /// Publishes the packet rules `update` makes of the ones in force
-    /// (aggregation, snmp-rules); updates are serialised with each other
-    /// and with runs.
+    /// Puts in force the rules `update` makes of the ones in force: on the
+    /// packet path, in the exporter (its sampler) and for the interface
+    /// list (its snmp-rules). A new sampler first exports every flow under
+    /// the old one. Updates are serialised with each other and with runs.
     pub fn update_rules(&self, meter: &Meter, update: impl FnOnce(&mut PacketRules)) -> Result {
-        let _paused = self.state.lock();
+        let mut st = self.state.lock();
         let mut rules = meter.rules();
         update(&mut rules);
-        meter.set_rules(rules)
+        let new_sampler = rules.sampler != st.exporter.sampler();
+        if new_sampler {
+            st.run(meter, true);
+        }
+        meter.set_rules(rules)?;
+        if new_sampler {
+            st.exporter.set_sampler(rules.sampler);
+        }
+        st.meter_facts.snmp = rules.snmp;
+        Ok(())
     }
 
     /// Runs `f` while no run is in progress (resizing the tables).
@@ -239,9 +236,9 @@ impl ScannerHandle {
         self.scanner.start();
     }
 
-    /// Runs `f` on the exporter (before the first run: setting up).
-    pub fn with_exporter<R>(&self, f: impl FnOnce(&mut Exporter) -> R) -> R {
-        self.scanner.with_exporter(f)
+    /// Puts `rules` in force (at load, before the first run).
+    pub fn set_rules(&self, meter: &Meter, rules: PacketRules) -> Result {
+        self.scanner.update_rules(meter, |r| *r = rules)
     }
 }
 
@@ -297,8 +294,6 @@ impl ScanState {
         let max_wait = if force { 0 } else { u64::from(m.hz) };
         pdus += self.exporter.send_if_due(now, max_wait);
         if !force {
-            // The interface list maps names by the rules in force now.
-            self.meter_facts.snmp = m.rules().snmp;
             pdus += self.exporter.send_options(now, &self.meter_facts);
         }
         if now.wrapping_sub(self.last_rate_at) >= RATE_INTERVAL_SECS.saturating_mul(u64::from(m.hz)) {
