@@ -170,57 +170,21 @@ fn pcap(payloads: &[Vec<u8>]) -> Vec<u8> {
 /// (src, dst, sport, dport, protocol, packets, bytes) of every flow record
 /// tshark finds.
 fn tshark_flows(name: &str, payloads: &[Vec<u8>]) -> Vec<(IpAddr, IpAddr, u16, u16, u8, u32, u32)> {
-    let dir =
-        std::env::temp_dir().join(format!("ipt-netflow-tshark-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("export.pcap");
-    std::fs::write(&file, pcap(payloads)).unwrap();
-    let out = Command::new("tshark")
-        .args(["-n", "-r"])
-        .arg(&file)
-        .args([
-            "-d",
-            &format!("udp.port=={PORT},cflow"),
-            "-T",
-            "fields",
-            "-E",
-            "occurrence=a",
-            "-E",
-            "aggregator=;",
-        ])
-        .args([
-            "-e",
-            "cflow.srcaddr",
-            "-e",
-            "cflow.srcaddrv6",
-            "-e",
-            "cflow.dstaddr",
-            "-e",
-            "cflow.dstaddrv6",
-        ])
-        .args([
-            "-e",
-            "cflow.srcport",
-            "-e",
-            "cflow.dstport",
-            "-e",
-            "cflow.protocol",
-            "-e",
-            "cflow.packets",
-        ])
-        .args(["-e", "cflow.octets"])
-        .output()
-        .expect("tshark must be installed (scripts/install-deps.sh)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    let fields = [
+        "cflow.srcaddr",
+        "cflow.srcaddrv6",
+        "cflow.dstaddr",
+        "cflow.dstaddrv6",
+        "cflow.srcport",
+        "cflow.dstport",
+        "cflow.protocol",
+        "cflow.packets",
+        "cflow.octets",
+    ];
     let mut flows = Vec::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
-        let cols: Vec<Vec<&str>> = line
-            .split('\t')
+    for row in tshark_values(name, payloads, &fields) {
+        let cols: Vec<Vec<&str>> = row
+            .iter()
             .map(|c| c.split(';').filter(|s| !s.is_empty()).collect())
             .collect();
         let srcs: Vec<IpAddr> = cols[0]
