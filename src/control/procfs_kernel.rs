@@ -12,7 +12,7 @@ use crate::params;
 use crate::sys::percpu::{next_possible_cpu, possible_cpus, present_cpus};
 use crate::sys::procfs::{ProcEntry, SeqRecords, ShowFile};
 use crate::sys::seq::SeqWriter;
-use crate::meter::sampler::{SamplerCounts, SamplerMode};
+use crate::meter::sampler::{Sampler, SamplerCounts};
 use crate::sys::rcu::RcuReadGuard;
 use crate::sys::system::module_version;
 use core::ffi::CStr;
@@ -48,8 +48,8 @@ fn snapshot(m: &Meter, sc: &Scanner) -> Snapshot {
 /// The exporter's numbers, copied under the scanner's lock.
 struct ExportSnap {
     info: ExportInfo,
-    /// The sampler's flow counts, and its packet counts in the modes that
-    /// sample at export.
+    /// The sampler in force and what it has seen.
+    sampler: Option<Sampler>,
     sampled: SamplerCounts,
     flow_pkts: u64,
     flow_bytes: u64,
@@ -66,7 +66,9 @@ impl ExportSnap {
     }
 }
 
-fn export_snap(sc: &Scanner) -> ExportSnap {
+/// The exporter's numbers; `hash_sampled` are the packet path's counts of
+/// the hash sampler (see [`crate::export::exporter_kernel::Exporter::sampler_counts`]).
+fn export_snap(sc: &Scanner, hash_sampled: (u64, u64)) -> ExportSnap {
     // Allocated before taking the lock; without memory the socket lines are
     // left out rather than the whole file.
     let rows = KVec::with_capacity(MAX_DESTINATIONS, GFP_KERNEL).unwrap_or_default();
@@ -80,12 +82,8 @@ fn export_snap(sc: &Scanner) -> ExportSnap {
             errors: s.errors.load(Relaxed),
             lost: (s.lost_pkts.load(Relaxed), s.lost_bytes.load(Relaxed), s.lost_flows.load(Relaxed)),
         },
-        sampled: SamplerCounts {
-            flows_observed: s.sampler_flows_observed.load(Relaxed),
-            flows_selected: s.sampler_flows_selected.load(Relaxed),
-            pkts_observed: s.sampler_pkts_observed.load(Relaxed),
-            pkts_selected: s.sampler_pkts_selected.load(Relaxed),
-        },
+        sampler: e.sampler(),
+        sampled: e.sampler_counts(hash_sampled),
         flow_pkts: s.flow_pkts.load(Relaxed),
         flow_bytes: s.flow_bytes.load(Relaxed),
         in_pdu: e.in_pdu(),
@@ -130,7 +128,8 @@ fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     // here, always present: aggregation, sampling (with hash mode) and
     // snmp-rules.
     proc_text::write_version_line(w, version, srcversion, &["aggr", "samp-h", "snmp"])?;
-    let ex = export_snap(sc);
+    let snap = snapshot(m, sc);
+    let ex = export_snap(sc, (snap.total.stats.hash_observed, snap.total.stats.hash_selected));
     let templates = TemplateInfo {
         refresh_rate: params::refresh_rate(),
         timeout_rate: params::timeout_rate(),
@@ -140,18 +139,7 @@ fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     proc_text::write_protocol_line(w, params::protocol(), &templates)?;
     proc_text::write_timeouts_line(w, params::active_timeout(), params::inactive_timeout(), params::maxflows())?;
 
-    let snap = snapshot(m, sc);
-    {
-        let guard = RcuReadGuard::new();
-        let sampler = m.rules_in(&guard).sampler;
-        let mut counts = ex.sampled;
-        if let Some(SamplerMode::Hash) = sampler.map(|s| s.mode) {
-            // Hash mode samples on the packet path and counts there.
-            counts.pkts_observed = snap.total.stats.hash_observed;
-            counts.pkts_selected = snap.total.stats.hash_selected;
-        }
-        proc_text::write_sampler_line(w, sampler, &counts)?;
-    }
+    proc_text::write_sampler_line(w, ex.sampler, &ex.sampled)?;
     let flows = m.nr_flows();
     let (mem, hash_mem) = memory(m, flows);
     let now = jiffies();
@@ -211,7 +199,7 @@ fn write_snmp(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     let snap = snapshot(m, sc);
     let s = snap.total.stats;
     let flows = m.nr_flows();
-    let ex = export_snap(sc);
+    let ex = export_snap(sc, (s.hash_observed, s.hash_selected));
     let e = &ex.info;
     let rates = sc.state.lock().total_rates;
     let totals = SnmpTotals {

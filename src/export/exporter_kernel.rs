@@ -16,7 +16,7 @@ use super::source::{Record, RecordSource};
 use super::socket_kernel::ExportSocket;
 use super::template::{FieldList, TemplateKey, Version};
 use crate::meter::flow::{Flow, Ticks};
-use crate::meter::sampler::{Sampler, SamplerMode};
+use crate::meter::sampler::{Sampler, SamplerCounts, SamplerMode};
 use crate::meter::snmp_rules::SnmpRules;
 use crate::params::{self, Protocol};
 use crate::sys::fmtbuf::FmtBuf;
@@ -411,21 +411,32 @@ impl Exporter {
     /// flows the unselected packets would have made.
     fn selector_stats(&self, meter: &MeterFacts) -> Option<OptionsRecord<'static>> {
         let s = self.sampler?;
-        let st = &self.stats;
-        let hash = s.mode == SamplerMode::Hash;
-        let (pkts_observed, pkts_selected) = if hash {
-            meter.hash_sampled
-        } else {
-            (st.sampler_pkts_observed.load(Relaxed), st.sampler_pkts_selected.load(Relaxed))
-        };
+        let c = self.sampler_counts(meter.hash_sampled);
         Some(OptionsRecord::SelectorStats {
             id: s.mode.id(),
-            flows_observed: (!hash).then(|| st.sampler_flows_observed.load(Relaxed)),
+            flows_observed: (s.mode != SamplerMode::Hash).then_some(c.flows_observed),
+            flows_selected: c.flows_selected,
+            pkts_observed: c.pkts_observed,
+            pkts_selected: c.pkts_selected,
+            span: Span { first_ms: self.sampling_since_ms, last_ms: epoch_ms() },
+        })
+    }
+
+    /// What the sampler in force has seen: flows as they reached export,
+    /// packets there too, except in hash mode, which counts them on the
+    /// packet path (`hash_sampled`: observed and selected, over all CPUs).
+    pub fn sampler_counts(&self, hash_sampled: (u64, u64)) -> SamplerCounts {
+        let st = &self.stats;
+        let (pkts_observed, pkts_selected) = match self.sampler {
+            Some(s) if s.mode == SamplerMode::Hash => hash_sampled,
+            _ => (st.sampler_pkts_observed.load(Relaxed), st.sampler_pkts_selected.load(Relaxed)),
+        };
+        SamplerCounts {
+            flows_observed: st.sampler_flows_observed.load(Relaxed),
             flows_selected: st.sampler_flows_selected.load(Relaxed),
             pkts_observed,
             pkts_selected,
-            span: Span { first_ms: self.sampling_since_ms, last_ms: epoch_ms() },
-        })
+        }
     }
 
     /// One interface-name record per interface of init_net.
