@@ -66,10 +66,12 @@ def exported(send, checks):
     records)."""
     send()
     t.sysctl_write("flush", 1)
-    # The flush sent its packets before the write returned; the capture
-    # thread may not have taken them yet: wait for a quiet second from now.
+    # The flush sent its packets before the write returned, but the capture
+    # thread may not have taken them yet, and an options record that a
+    # regular run made just after the flush waits up to a second in its
+    # packet: the phase ends after two quiet seconds from now.
     CAPTURE.last = time.time()
-    CAPTURE.quiet(1.0)
+    CAPTURE.quiet(2.0)
     PHASES.append((len(CAPTURE.datagrams), checks))
 
 
