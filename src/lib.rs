@@ -25,6 +25,7 @@ pub mod meter {
     pub mod flow_key;
     pub mod flow_merge;
     pub mod flow_table;
+    pub mod nat_event;
     pub mod packet;
     pub mod packet_rules;
     pub mod rates;

@@ -23,6 +23,7 @@ pub mod meter {
     pub mod flow_key;
     pub mod flow_merge;
     pub mod flow_table;
+    pub mod nat_event;
     pub mod meter_kernel;
     pub mod packet;
     pub mod packet_rules;
