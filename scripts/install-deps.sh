@@ -20,7 +20,7 @@ apt_packages=(
 	iptables libxtables-dev iproute2 nftables
 	qemu-system-x86 busybox-static
 	linux-source-6.12
-	tshark nfdump
+	tshark nfdump conntrack
 	smitools
 	debootstrap pahole
 )

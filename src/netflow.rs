@@ -23,8 +23,10 @@ pub mod meter {
     pub mod flow_key;
     pub mod flow_merge;
     pub mod flow_table;
+    pub mod ctnetlink;
     pub mod nat_event;
     pub mod meter_kernel;
+    pub mod nat_kernel;
     pub mod packet;
     pub mod packet_rules;
     pub mod rates;
@@ -74,6 +76,7 @@ pub mod params {
 pub mod sys {
     pub mod bindings;
     pub mod cstr;
+    pub mod ctevents;
     pub mod fmtbuf;
     pub mod log;
     pub mod netdev;
@@ -95,6 +98,7 @@ pub mod sys {
 use control::procfs_kernel::ProcFiles;
 use control::sysctl_kernel::Sysctls;
 use meter::meter_kernel::MeterHandle;
+use meter::nat_kernel::NatCaptureHandle;
 use meter::packet_rules::PacketRules;
 use meter::target_kernel::TargetRegistration;
 use work::scanner_kernel::ScannerHandle;
@@ -116,6 +120,7 @@ struct Netflow {
     _sysctl: Sysctls,
     _proc: ProcFiles,
     _scanner: ScannerHandle,
+    _nat: NatCaptureHandle,
     _meter: MeterHandle,
     _unloaded: UnloadLine,
 }
@@ -134,7 +139,7 @@ impl kernel::Module for Netflow {
 
 /// Sets everything up in the original's order, so the log reads the same:
 /// hash size, /proc files, sysctls, destinations, rule sets, protocol,
-/// target.
+/// NAT events, target.
 fn load() -> Result<Netflow> {
     params::validate()?;
     let hashsize = match params::hashsize_at_load() {
@@ -153,6 +158,12 @@ fn load() -> Result<Netflow> {
         scanner.set_rules(meter.get(), rules)?;
     }
     params::log_protocol_enabled(params::protocol());
+    let nat = NatCaptureHandle::new()?;
+    if params::natevents() != 0 {
+        // As the original: a kernel that cannot deliver the events loads
+        // the module without them (the reason is logged).
+        let _ = nat.get().set_enabled(true);
+    }
     scanner.start();
     let targets = TargetRegistration::register()?;
     crate::log_info!("ipt_NETFLOW is loaded.\n");
@@ -161,6 +172,7 @@ fn load() -> Result<Netflow> {
         _sysctl: sysctl,
         _proc: proc,
         _scanner: scanner,
+        _nat: nat,
         _meter: meter,
         _unloaded: UnloadLine,
     })

@@ -9,7 +9,7 @@
 #
 # NF_KERNELS="6.12 7.3-debug 7.3-stock" selects the kernels; for a
 # developer's partial run, NF_TIERS="host build vm" the tiers and
-# NF_SUITES="foundation metering export collectors rcuconfig rules parity"
+# NF_SUITES="foundation metering export collectors rcuconfig rules natevents parity"
 # the VM suites (a run that leaves any out says so in its last line). parity
 # compares our module with the original C module (Debian's
 # iptables-netflow-dkms 2.6, built here at test time, never committed),
@@ -25,7 +25,7 @@ cd "$top"
 
 kernels=${NF_KERNELS:-6.12 7.3-debug 7.3-stock}
 tiers=${NF_TIERS:-host build vm}
-all_suites="foundation metering export collectors rcuconfig rules parity"
+all_suites="foundation metering export collectors rcuconfig rules natevents parity"
 read -r -a suites <<<"${NF_SUITES:-$all_suites}"
 partial=
 [ "$tiers" = "host build vm" ] && [ "${suites[*]}" = "$all_suites" ] ||

@@ -10,6 +10,7 @@ use crate::export::destination::Destination;
 use crate::meter::aggregation::{Aggregation, RuleKind};
 use crate::meter::flow::Flow;
 use crate::meter::flow_key::FlowKey;
+use crate::meter::nat_event::NatCounts;
 use crate::meter::sampler::{Sampler, SamplerCounts, SamplerMode};
 use crate::meter::snmp_rules::{self, SnmpRules};
 use crate::meter::stats::StatsSum;
@@ -89,6 +90,21 @@ pub fn write_timeouts_line(
         "Timeouts: active {active}s, inactive {inactive}s. Maxflows {}",
         maxflows as u32
     )
+}
+
+/// The NAT events line: the original's state and counters, then what it
+/// did not show (events lost for want of room, malformed messages,
+/// namespaces where events cannot be seen) when there are any.
+pub fn write_natevents_line(w: &mut impl Write, enabled: bool, c: &NatCounts) -> fmt::Result {
+    let state = if enabled { "enabled" } else { "disabled" };
+    write!(w, "Natevents {}, count start {}, stop {}, lost {}", state, c.start, c.stop, c.lost)?;
+    if c.malformed != 0 {
+        write!(w, ", malformed {}", c.malformed)?;
+    }
+    if c.blind != 0 {
+        write!(w, ", blind netns {}", c.blind)?;
+    }
+    w.write_str(".\n")
 }
 
 /// The sampler line: the mode and interval with the selection counters, or
@@ -722,6 +738,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(l, "sock1: 10.0.0.1:2055 unconnected (4 attempts).\n");
+    }
+
+    #[test]
+    fn natevents_line_keeps_the_original_prefix() {
+        let line = |enabled, c: NatCounts| {
+            let mut s = String::new();
+            write_natevents_line(&mut s, enabled, &c).unwrap();
+            s
+        };
+        assert_eq!(line(false, NatCounts::default()), "Natevents disabled, count start 0, stop 0, lost 0.\n");
+        let c = NatCounts { start: 7, stop: 5, lost: 2, ..NatCounts::default() };
+        assert_eq!(line(true, c), "Natevents enabled, count start 7, stop 5, lost 2.\n");
+        let c = NatCounts { malformed: 1, blind: 2, ..c };
+        assert_eq!(line(true, c), "Natevents enabled, count start 7, stop 5, lost 2, malformed 1, blind netns 2.\n");
     }
 
     #[test]

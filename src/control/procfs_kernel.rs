@@ -12,6 +12,7 @@ use crate::params;
 use crate::sys::percpu::{next_possible_cpu, possible_cpus, present_cpus};
 use crate::sys::procfs::{ProcEntry, SeqRecords, ShowFile};
 use crate::sys::seq::SeqWriter;
+use crate::meter::nat_kernel::with_nat;
 use crate::meter::sampler::{Sampler, SamplerCounts};
 use crate::sys::rcu::RcuReadGuard;
 use crate::sys::system::module_version;
@@ -125,9 +126,9 @@ fn memory(m: &Meter, flows: u64) -> (u64, u64) {
 fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     let (version, srcversion) = version();
     // The tags of the original's build options that are runtime features
-    // here, always present: aggregation, sampling (with hash mode) and
-    // snmp-rules.
-    proc_text::write_version_line(w, version, srcversion, &["aggr", "samp-h", "snmp"])?;
+    // here, always present: aggregation, NAT events, sampling (with hash
+    // mode) and snmp-rules.
+    proc_text::write_version_line(w, version, srcversion, &["aggr", "nel", "samp-h", "snmp"])?;
     let snap = snapshot(m, sc);
     let ex = export_snap(sc, (snap.total.stats.hash_observed, snap.total.stats.hash_selected));
     let templates = TemplateInfo {
@@ -140,6 +141,8 @@ fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     proc_text::write_timeouts_line(w, params::active_timeout(), params::inactive_timeout(), params::maxflows())?;
 
     proc_text::write_sampler_line(w, ex.sampler, &ex.sampled)?;
+    let (nat_on, nat_counts) = with_nat(|n| (n.enabled(), n.counts())).unwrap_or_default();
+    proc_text::write_natevents_line(w, nat_on, &nat_counts)?;
     let flows = m.nr_flows();
     let (mem, hash_mem) = memory(m, flows);
     let now = jiffies();

@@ -10,6 +10,7 @@
 use super::rule_sets_kernel;
 use crate::export::destination::parse_each;
 use crate::meter::meter_kernel::{with_meter, Meter, MIN_HASHSIZE};
+use crate::meter::nat_kernel::{with_nat, NatCapture};
 use crate::meter::packet_rules::PacketRules;
 use crate::params::{self, Param, Protocol};
 use crate::sys::sysctl::{proc_handler, Call, Entry, Handler, Number, Table};
@@ -248,7 +249,7 @@ impl RuleSetting for SnmpRulesSetting {
     }
 }
 
-const NENTRIES: usize = 15;
+const NENTRIES: usize = 16;
 
 /// Longest `destination` value (the original's buffer size).
 const DEST_SIZE: usize = 256;
@@ -308,6 +309,22 @@ impl Handler for ProtocolHandler {
     }
 }
 
+/// `natevents`: 1 starts NAT event logging in every network namespace, 0
+/// stops it (events already queued are still exported). A kernel that
+/// cannot deliver conntrack events refuses 1 (EOPNOTSUPP, logged).
+struct Natevents;
+
+impl Handler for Natevents {
+    fn handle(call: &mut Call<'_>) -> Result {
+        let mut value = c_int::from(with_nat(NatCapture::enabled).unwrap_or(false));
+        call.int(&mut value)?;
+        if !call.is_write() {
+            return Ok(());
+        }
+        with_nat(|c| c.set_enabled(value != 0)).ok_or(ENODEV)?
+    }
+}
+
 fn entries() -> [Entry; NENTRIES] {
     let int = |name, param: Option<Param<c_int>>, min: &'static c_int| Entry {
         name,
@@ -355,6 +372,11 @@ fn entries() -> [Entry; NENTRIES] {
         rule_entry::<SamplerSetting>(c"sampler"),
         rule_entry::<AggregationSetting>(c"aggregation"),
         rule_entry::<SnmpRulesSetting>(c"snmp-rules"),
+        Entry {
+            handler: proc_handler::<Natevents>(),
+            max: core::ptr::from_ref(&ONE).cast(),
+            ..int(c"natevents", None, &ZERO)
+        },
     ]
 }
 

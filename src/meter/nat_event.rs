@@ -55,6 +55,22 @@ impl NatEvent {
     }
 }
 
+/// What the capture has seen since load (for /proc).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NatCounts {
+    /// Create events taken.
+    pub start: u64,
+    /// Delete events taken.
+    pub stop: u64,
+    /// Events the queues had no room for.
+    pub lost: u64,
+    /// Messages that did not decode (counted and skipped).
+    pub malformed: u64,
+    /// Namespaces where events cannot be seen (no socket, or conntrack
+    /// events switched off there), now.
+    pub blind: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,10 @@ extern int nf_param_hashsize;
 extern int nf_param_maxflows;
 /* The shortest scanner delay, in jiffies. */
 extern unsigned int nf_param_scan_min;
+/* natevents: NAT event logging on (1) or off (0); the sysctl keeps it current. */
+extern int nf_param_natevents;
+/* natevents_rcvbuf: receive buffer of each namespace's conntrack event socket. */
+extern int nf_param_natevents_rcvbuf;
 /* destination=ADDR[:PORT][@BIND][%IF][,...]: the collectors. */
 extern char *nf_param_destination;
 /* sampler=MODE:N: flow sampling (deterministic, random or hash), "" off. */

@@ -48,6 +48,14 @@ unsigned int nf_param_scan_min = 1;
 module_param_named(scan_min, nf_param_scan_min, uint, 0644);
 MODULE_PARM_DESC(scan_min, "minimal interval between export scans (jiffies)");
 
+int nf_param_natevents;
+module_param_named(natevents, nf_param_natevents, int, 0444);
+MODULE_PARM_DESC(natevents, "enable NAT Events");
+
+int nf_param_natevents_rcvbuf = 4 << 20;
+module_param_named(natevents_rcvbuf, nf_param_natevents_rcvbuf, int, 0444);
+MODULE_PARM_DESC(natevents_rcvbuf, "NAT events queued per network namespace (receive buffer, bytes)");
+
 char *nf_param_destination = "127.0.0.1:2055";
 module_param_named(destination, nf_param_destination, charp, 0444);
 MODULE_PARM_DESC(destination, "export destination ipaddress:port");

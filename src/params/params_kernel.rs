@@ -90,6 +90,10 @@ params! {
     maxflows / maxflows_param: c_int = nf_param_maxflows;
     /// `scan-min`, jiffies.
     scan_min / scan_min_param: c_uint = nf_param_scan_min;
+    /// `natevents`: NAT event logging on (1) or off (0).
+    natevents / natevents_param: c_int = nf_param_natevents;
+    /// `natevents_rcvbuf`: bytes of conntrack events queued per namespace.
+    natevents_rcvbuf / natevents_rcvbuf_param: c_int = nf_param_natevents_rcvbuf;
     /// `engine_id`.
     engine_id / engine_id_param: c_int = nf_param_engine_id;
     /// `sndbuf` (0: system default).

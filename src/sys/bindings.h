@@ -6,6 +6,7 @@
  */
 #include <linux/errno.h>
 #include <linux/module.h>
+#include <linux/net.h>
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>

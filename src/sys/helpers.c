@@ -29,6 +29,9 @@
 #include <linux/net.h>
 #include <linux/in.h>
 #include <net/ip6_fib.h>
+#include <linux/netlink.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <net/netfilter/nf_conntrack.h>
 
 #include "helpers.h"
 #include "layout.h"
@@ -213,6 +216,14 @@ void nf_spin_unlock_bh(spinlock_t *lock)
 void nf_mutex_init(struct mutex *lock)
 {
 	mutex_init(lock);
+}
+
+/* Lockdep classes for mutexes that nest inside another of ours. */
+static struct lock_class_key nf_mutex_keys[NF_MUTEX_CLASSES];
+
+void nf_mutex_init_class(struct mutex *lock, unsigned int class)
+{
+	__mutex_init(lock, "ipt_NETFLOW", &nf_mutex_keys[class % NF_MUTEX_CLASSES]);
 }
 
 void nf_mutex_lock(struct mutex *lock)
@@ -418,4 +429,159 @@ void nf_real_time(struct nf_timespec *ts)
 	ktime_get_real_ts64(&t);
 	ts->sec = t.tv_sec;
 	ts->nsec = t.tv_nsec;
+}
+
+#ifdef NF_CT_EVENTS
+static int nf_ctev_net_init(struct net *net)
+{
+	return nf_nat_net_init(net);
+}
+
+static void nf_ctev_net_pre_exit(struct net *net)
+{
+	nf_nat_net_pre_exit(net);
+}
+
+static struct pernet_operations nf_ctev_pernet_ops = {
+	.init = nf_ctev_net_init,
+	.pre_exit = nf_ctev_net_pre_exit,
+};
+
+int nf_ctev_register(void)
+{
+	return register_pernet_subsys(&nf_ctev_pernet_ops);
+}
+
+void nf_ctev_unregister(void)
+{
+	unregister_pernet_subsys(&nf_ctev_pernet_ops);
+}
+
+bool nf_ct_events_off(const struct net *net)
+{
+	return READ_ONCE(net->ct.sysctl_events) == 0;
+}
+
+struct nf_ct_nat4_walk {
+	void (*fn)(void *ctx, const struct nf_ct_nat4 *entry);
+	void *ctx;
+};
+
+static int nf_ct_nat4_visit(struct nf_conn *ct, void *data)
+{
+	const struct nf_conntrack_tuple *o = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	const struct nf_conntrack_tuple *r = &ct->tuplehash[IP_CT_DIR_REPLY].tuple;
+	const struct nf_ct_nat4_walk *walk = data;
+	struct nf_ct_nat4 e = {
+		.orig_src = (__force u32)o->src.u3.ip,
+		.orig_dst = (__force u32)o->dst.u3.ip,
+		.reply_src = (__force u32)r->src.u3.ip,
+		.reply_dst = (__force u32)r->dst.u3.ip,
+		.orig_sport = (__force u16)o->src.u.all,
+		.orig_dport = (__force u16)o->dst.u.all,
+		.reply_sport = (__force u16)r->src.u.all,
+		.reply_dport = (__force u16)r->dst.u.all,
+		.protocol = o->dst.protonum,
+	};
+
+	if ((READ_ONCE(ct->status) & IPS_NAT_MASK) && nf_ct_l3num(ct) == NFPROTO_IPV4)
+		walk->fn(walk->ctx, &e);
+	return 0;	/* look, never kill */
+}
+
+int nf_ct_for_each_nat4(struct net *net, void (*fn)(void *ctx, const struct nf_ct_nat4 *entry), void *ctx)
+{
+	struct nf_ct_nat4_walk walk = { .fn = fn, .ctx = ctx };
+	struct nf_ct_iter_data d = { .net = net, .data = &walk };
+	/* By address, not by link: loading ipt_NETFLOW must not load conntrack. */
+	void (*iterate)(int (*)(struct nf_conn *, void *), const struct nf_ct_iter_data *) =
+		symbol_get(nf_ct_iterate_cleanup_net);
+
+	if (!iterate)
+		return -ENOENT;
+	iterate(nf_ct_nat4_visit, &d);
+	symbol_put(nf_ct_iterate_cleanup_net);
+	return 0;
+}
+#else
+int nf_ctev_register(void)
+{
+	return -EOPNOTSUPP;
+}
+
+void nf_ctev_unregister(void)
+{
+}
+
+bool nf_ct_events_off(const struct net *net)
+{
+	return true;
+}
+
+int nf_ct_for_each_nat4(struct net *net, void (*fn)(void *ctx, const struct nf_ct_nat4 *entry), void *ctx)
+{
+	return -ENOENT;
+}
+#endif
+
+int nf_ctev_sock_create(struct net *net, int rcvbuf, struct socket **res)
+{
+	struct sockaddr_nl addr = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = (1 << (NFNLGRP_CONNTRACK_NEW - 1)) |
+			     (1 << (NFNLGRP_CONNTRACK_DESTROY - 1)),
+	};
+	int one = 1;
+	int err;
+
+	err = sock_create_kern(net, AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER, res);
+	if (err)
+		return err;
+	err = (*res)->ops->setsockopt(*res, SOL_NETLINK, NETLINK_NO_ENOBUFS,
+				      KERNEL_SOCKPTR(&one), sizeof(one));
+	if (!err) {
+		if (rcvbuf > 0)
+			WRITE_ONCE((*res)->sk->sk_rcvbuf, rcvbuf);
+		err = kernel_bind(*res, NF_SOCKADDR(&addr), sizeof(addr));
+	}
+	if (err) {
+		sock_release(*res);
+		*res = NULL;
+	}
+	return err;
+}
+
+struct sk_buff *nf_ctev_recv(struct socket *sock, const u8 **data, unsigned int *len)
+{
+	struct sk_buff *skb = skb_dequeue(&sock->sk->sk_receive_queue);
+
+	if (skb) {
+		*data = skb->data;
+		*len = skb_headlen(skb);
+	}
+	return skb;
+}
+
+void nf_ctev_free(struct sk_buff *skb)
+{
+	consume_skb(skb);
+}
+
+unsigned int nf_ctev_drops(const struct socket *sock)
+{
+#ifdef NF_SK_DROPS_READ
+	return sk_drops_read(sock->sk);
+#else
+	return atomic_read(&sock->sk->sk_drops);
+#endif
+}
+
+bool nf_net_alive(const struct net *net)
+{
+	return check_net(net);
+}
+
+int nf_sock_min_rcvbuf(void)
+{
+	return SOCK_MIN_RCVBUF;
 }

@@ -81,6 +81,9 @@ void nf_spin_unlock(spinlock_t *lock);
 void nf_spin_lock_bh(spinlock_t *lock);
 void nf_spin_unlock_bh(spinlock_t *lock);
 void nf_mutex_init(struct mutex *lock);
+/* A mutex of lockdep class `class` (< NF_MUTEX_CLASSES), for nesting. */
+#define NF_MUTEX_CLASSES 4
+void nf_mutex_init_class(struct mutex *lock, unsigned int class);
 void nf_mutex_lock(struct mutex *lock);
 void nf_mutex_unlock(struct mutex *lock);
 
@@ -128,5 +131,55 @@ struct nf_netdev_facts {
 };
 struct net_device *nf_netdev_next(struct net_device *prev);
 void nf_netdev_facts(struct net_device *dev, struct nf_netdev_facts *facts);
+
+/*
+ * Conntrack events for NAT event logging. In every network namespace a
+ * kernel netlink socket listens to ctnetlink's "new" and "destroy" groups,
+ * exactly as `conntrack -E` does: being a listener is what makes the kernel
+ * generate events under its default net.netfilter.nf_conntrack_events=2,
+ * and ctnetlink's own users are not disturbed. The socket never reports
+ * ENOBUFS: a full receive queue drops the event and counts it in sk_drops.
+ * Without CONFIG_NF_CONNTRACK_EVENTS and CONFIG_NF_CT_NETLINK (NF_CT_EVENTS
+ * undefined) nf_ctev_register() fails with -EOPNOTSUPP.
+ *
+ * nf_ctev_register() makes the kernel call the Rust entries
+ * nf_nat_net_init() for every namespace, now and as they are created, and
+ * nf_nat_net_pre_exit() for every namespace at nf_ctev_unregister() and as
+ * they go away (while their conntrack entries still exist).
+ */
+struct net;
+int nf_ctev_register(void);
+void nf_ctev_unregister(void);
+int nf_nat_net_init(struct net *net);
+void nf_nat_net_pre_exit(struct net *net);
+int nf_ctev_sock_create(struct net *net, int rcvbuf, struct socket **res);
+/* Takes the oldest queued message buffer; free it with nf_ctev_free(). */
+struct sk_buff *nf_ctev_recv(struct socket *sock, const u8 **data, unsigned int *len);
+void nf_ctev_free(struct sk_buff *skb);
+unsigned int nf_ctev_drops(const struct socket *sock);
+/* Whether the namespace still has users (false while it is torn down). */
+bool nf_net_alive(const struct net *net);
+/* Whether conntrack events are switched off in the namespace. */
+bool nf_ct_events_off(const struct net *net);
+int nf_sock_min_rcvbuf(void);
+
+/* One IPv4 conntrack entry with NAT: both tuples as conntrack keeps them. */
+struct nf_ct_nat4 {
+	u32 orig_src;	/* network order, like every field below */
+	u32 orig_dst;
+	u32 reply_src;
+	u32 reply_dst;
+	u16 orig_sport;	/* the tuple's raw u.all */
+	u16 orig_dport;
+	u16 reply_sport;
+	u16 reply_dport;
+	u8 protocol;
+};
+/*
+ * Calls fn(ctx, entry) for every IPv4 conntrack entry with NAT in `net`,
+ * in atomic context (under conntrack's bucket locks). Returns -ENOENT when
+ * conntrack is not loaded (no entry exists then).
+ */
+int nf_ct_for_each_nat4(struct net *net, void (*fn)(void *ctx, const struct nf_ct_nat4 *entry), void *ctx);
 
 #endif

@@ -178,6 +178,19 @@ impl<T> KMutex<T> {
         unsafe { bindings::nf_mutex_init(self.raw.get()) };
     }
 
+    /// Initialises the mutex in place, in lockdep class `class`: a mutex
+    /// taken while another of ours is held needs a class of its own, or
+    /// lockdep reports the nesting as recursive locking.
+    ///
+    /// # Safety
+    ///
+    /// As for [`SpinLocked::init`].
+    pub unsafe fn init_class(&self, class: MutexClass) {
+        // SAFETY: a stable mutex that nobody uses yet (caller's guarantee);
+        // the class is below NF_MUTEX_CLASSES.
+        unsafe { bindings::nf_mutex_init_class(self.raw.get(), class as u32) };
+    }
+
     /// Takes the mutex (may sleep); it is released when the guard drops.
     pub fn lock(&self) -> MutexGuard<'_, T> {
         // SAFETY: an initialised mutex (type invariants, `init` contract);
@@ -186,6 +199,17 @@ impl<T> KMutex<T> {
         // INVARIANT: the guard holds the mutex until it drops.
         MutexGuard { mutex: self, _not_send: PhantomData }
     }
+}
+
+/// The lockdep classes of mutexes initialised with [`KMutex::init_class`]
+/// (fewer than the C side's `NF_MUTEX_CLASSES`).
+#[derive(Clone, Copy)]
+#[repr(u32)]
+pub enum MutexClass {
+    /// Switching NAT event capture on and off.
+    NatSwitch = 1,
+    /// The NAT event sockets (taken inside the scanner's mutex).
+    NatSockets = 2,
 }
 
 /// Access to the data of a [`KMutex`].

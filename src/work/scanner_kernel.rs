@@ -12,6 +12,7 @@ use crate::export::source::{Record, RecordSource};
 use crate::meter::flow::Ticks;
 use crate::meter::flow_table::FlowList;
 use crate::meter::meter_kernel::{jiffies, with_meter, Meter};
+use crate::meter::nat_kernel::{with_nat, NatCapture};
 use crate::meter::packet_rules::PacketRules;
 use crate::meter::rates::{RateInput, Rates};
 use crate::meter::stats::StatsSum;
@@ -247,6 +248,9 @@ impl Drop for ScannerHandle {
         // The owner drops this only after unregistering the sysctls and
         // /proc files, so no reader still holds the pointer.
         SCANNER.store(null_mut(), Ordering::Release);
+        // No NAT event arrives after this; the ones queued go out with the
+        // last flush below.
+        let _ = with_nat(|nat| nat.set_enabled(false));
         self.scanner.stop();
         // Export every remaining flow before the module goes (the targets
         // are gone: no flow is added meanwhile).
@@ -287,6 +291,7 @@ impl ScanState {
         let n = expired.len();
         self.last_count = n as u64;
         let mut pdus = self.exporter.export(ExpiredFlows { list: expired, meter: m }, now);
+        with_nat(|nat| pdus += self.exporter.export(NatEvents { nat }, now));
         // One write of the shared maxflows count per run, not one per flow.
         m.budget.give_back(n as i64);
         // A partly filled export packet waits at most a second (the
@@ -368,6 +373,22 @@ impl RecordSource for ExpiredFlows<'_> {
             // The maxflows slots are given back per run, not per flow.
             self.meter.free_record(f);
         }
+    }
+}
+
+/// The NAT events queued since the last run, as a source of export records.
+struct NatEvents<'a> {
+    nat: &'a NatCapture,
+}
+
+impl RecordSource for NatEvents<'_> {
+    fn is_empty(&self) -> bool {
+        // Finding out means draining: the exporter is told there may be some.
+        false
+    }
+
+    fn drain(self, mut emit: impl FnMut(Record<'_>)) {
+        self.nat.drain(|ev| emit(Record::Nat(ev)));
     }
 }
 

@@ -161,7 +161,7 @@ t.eq("sampler given at load reads back", "deterministic:10", t.sysctl_read("samp
 t.eq("snmp-rules given at load read back", "xyz:5,nfr:100", t.sysctl_read("snmp-rules"))
 t.eq("aggregation reads back empty", "", t.sysctl_read("aggregation"))
 version_line = open("/proc/net/stat/ipt_netflow").readline()
-t.ok("version line lists the runtime features", version_line.rstrip().endswith("; aggr samp-h snmp"), version_line)
+t.ok("version line lists the runtime features", version_line.rstrip().endswith("; aggr nel samp-h snmp"), version_line)
 
 # --- deterministic:10, in each protocol ------------------------------------
 
