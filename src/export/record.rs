@@ -48,55 +48,64 @@ pub fn write_field(id: u16, out: &mut [u8], flow: &Flow, c: &RecordContext) {
     let t = &c.times;
     let k = &flow.key;
     let fp = &flow.first_packet;
-    let mut put = |bytes: &[u8]| {
-        // Right-align: a shorter template length keeps the low-order bytes.
-        let n = out.len().min(bytes.len());
-        let (dst, src) = (out.len() - n, bytes.len() - n);
-        out[dst..].copy_from_slice(&bytes[src..]);
-    };
     match id {
-        ie::IPV4_SRC_ADDR => put(&k.src[..4]),
-        ie::IPV4_DST_ADDR => put(&k.dst[..4]),
-        ie::IPV4_NEXT_HOP => put(&fp.nexthop[..4]),
-        ie::IPV6_SRC_ADDR => put(&k.src),
-        ie::IPV6_DST_ADDR => put(&k.dst),
-        ie::IPV6_NEXT_HOP => put(&fp.nexthop),
-        ie::IP_VERSION => put(&[k.ip_version]),
-        ie::IPV4_OPTIONS | ie::IPV6_OPTION_HEADERS => put(&flow.options.to_be_bytes()),
-        ie::SRC_MASK => put(&[fp.s_mask]),
-        ie::DST_MASK => put(&[fp.d_mask]),
-        ie::IPV6_FLOW_LABEL => put(&fp.flow_label.to_be_bytes()),
-        ie::ICMP_TYPE | ie::ICMP_TYPE_V6 => put(&k.d_port.to_be_bytes()),
-        ie::L4_SRC_PORT => put(&k.s_port.to_be_bytes()),
-        ie::L4_DST_PORT => put(&k.d_port.to_be_bytes()),
-        ie::TCP_FLAGS => put(&[flow.tcp_flags]),
-        ie::INPUT_SNMP => put(&c.input.to_be_bytes()),
-        ie::OUTPUT_SNMP => put(&c.output.to_be_bytes()),
-        ie::IN_PKTS => put(&flow.packets.to_be_bytes()),
-        ie::IN_BYTES => put(&flow.bytes.to_be_bytes()),
-        ie::FIRST_SWITCHED => put(&t.first_uptime_ms.to_be_bytes()),
-        ie::LAST_SWITCHED => put(&t.last_uptime_ms.to_be_bytes()),
-        ie::FLOW_START_MS => put(&t.first_epoch_ms.to_be_bytes()),
-        ie::FLOW_END_MS => put(&t.last_epoch_ms.to_be_bytes()),
-        ie::PROTOCOL => put(&[k.protocol]),
-        ie::TOS => put(&[k.tos]),
-        ie::FLOW_END_REASON => put(&[flow.end_reason as u8]),
-        ie::TCP_OPTIONS => put(&flow.tcp_options.to_be_bytes()),
-        ie::IGMP_TYPE => put(&[k.d_port as u8]),
-        ie::IPSEC_SPI => put(&k.ipsec_spi().to_be_bytes()),
-        ie::FLOW_SAMPLER_ID | ie::SELECTOR_ID => put(&[c.sampler_id]),
+        ie::IPV4_SRC_ADDR => put(out, &k.src[..4]),
+        ie::IPV4_DST_ADDR => put(out, &k.dst[..4]),
+        ie::IPV4_NEXT_HOP => put(out, &fp.nexthop[..4]),
+        ie::IPV6_SRC_ADDR => put(out, &k.src),
+        ie::IPV6_DST_ADDR => put(out, &k.dst),
+        ie::IPV6_NEXT_HOP => put(out, &fp.nexthop),
+        ie::IP_VERSION => put(out, &[k.ip_version]),
+        ie::IPV4_OPTIONS | ie::IPV6_OPTION_HEADERS => put(out, &flow.options.to_be_bytes()),
+        ie::SRC_MASK => put(out, &[fp.s_mask]),
+        ie::DST_MASK => put(out, &[fp.d_mask]),
+        ie::IPV6_FLOW_LABEL => put(out, &fp.flow_label.to_be_bytes()),
+        ie::ICMP_TYPE | ie::ICMP_TYPE_V6 => put(out, &k.d_port.to_be_bytes()),
+        ie::L4_SRC_PORT => put(out, &k.s_port.to_be_bytes()),
+        ie::L4_DST_PORT => put(out, &k.d_port.to_be_bytes()),
+        ie::TCP_FLAGS => put(out, &[flow.tcp_flags]),
+        ie::INPUT_SNMP => put(out, &c.input.to_be_bytes()),
+        ie::OUTPUT_SNMP => put(out, &c.output.to_be_bytes()),
+        ie::IN_PKTS => put(out, &flow.packets.to_be_bytes()),
+        ie::IN_BYTES => put(out, &flow.bytes.to_be_bytes()),
+        ie::FIRST_SWITCHED => put(out, &t.first_uptime_ms.to_be_bytes()),
+        ie::LAST_SWITCHED => put(out, &t.last_uptime_ms.to_be_bytes()),
+        ie::FLOW_START_MS => put(out, &t.first_epoch_ms.to_be_bytes()),
+        ie::FLOW_END_MS => put(out, &t.last_epoch_ms.to_be_bytes()),
+        ie::PROTOCOL => put(out, &[k.protocol]),
+        ie::TOS => put(out, &[k.tos]),
+        ie::FLOW_END_REASON => put(out, &[flow.end_reason as u8]),
+        ie::TCP_OPTIONS => put(out, &flow.tcp_options.to_be_bytes()),
+        ie::IGMP_TYPE => put(out, &[k.d_port as u8]),
+        ie::IPSEC_SPI => put(out, &k.ipsec_spi().to_be_bytes()),
+        ie::FLOW_SAMPLER_ID | ie::SELECTOR_ID => put(out, &[c.sampler_id]),
         _ => {}
     }
 }
 
 /// Writes a whole record for `fields` (the template's element list).
 pub fn write_record(fields: &[(u16, u16)], out: &mut [u8], flow: &Flow, c: &RecordContext) {
-    let mut at = 0;
+    for_each_slot(fields, out, |id, slot| write_field(id, slot, flow, c));
+}
+
+/// Copies `bytes` into `out` right-aligned: a shorter template length keeps
+/// the low-order bytes, a longer one leaves the high-order bytes as they
+/// are (zero).
+fn put(out: &mut [u8], bytes: &[u8]) {
+    let n = out.len().min(bytes.len());
+    let (dst, src) = (out.len() - n, bytes.len() - n);
+    out[dst..].copy_from_slice(&bytes[src..]);
+}
+
+/// Hands each element of `fields` its bytes of `out` in turn, with its id;
+/// an element that does not fit in `out` is skipped.
+fn for_each_slot(fields: &[(u16, u16)], out: &mut [u8], mut write: impl FnMut(u16, &mut [u8])) {
+    let mut at = 0usize;
     for &(id, len) in fields {
-        let len = usize::from(len);
-        if let Some(slot) = out.get_mut(at..at + len) {
-            write_field(id, slot, flow, c);
+        let end = at.saturating_add(usize::from(len));
+        if let Some(slot) = out.get_mut(at..end) {
+            write(id, slot);
         }
-        at += len;
+        at = end;
     }
 }
