@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! The bytes of one flow's v9/IPFIX data record, element by element.
+//! The bytes of one flow's or NAT event's v9/IPFIX data record, element
+//! by element.
 
 use super::template::ie;
 use crate::meter::flow::Flow;
+use crate::meter::nat_event::NatEvent;
 
 /// A flow's times as the export formats want them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -88,6 +90,34 @@ pub fn write_record(fields: &[(u16, u16)], out: &mut [u8], flow: &Flow, c: &Reco
     for_each_slot(fields, out, |id, slot| write_field(id, slot, flow, c));
 }
 
+/// Writes `ev`'s value of element `id` of the NAT4 template (reference
+/// §4.6) into `out` (its template length): the original tuple as source
+/// and destination, the translated one as post-NAT, the event time as
+/// observation time. Elements NAT4 does not have are left zero.
+pub fn write_nat_field(id: u16, out: &mut [u8], ev: &NatEvent) {
+    let (pre, post) = (&ev.pre, &ev.post);
+    match id {
+        ie::OBSERVATION_TIME_MS => put(out, &ev.epoch_ms.to_be_bytes()),
+        ie::IPV4_SRC_ADDR => put(out, &pre.src),
+        ie::IPV4_DST_ADDR => put(out, &pre.dst),
+        ie::POST_NAT_SRC_IPV4 => put(out, &post.src),
+        ie::POST_NAT_DST_IPV4 => put(out, &post.dst),
+        ie::L4_SRC_PORT => put(out, &pre.s_port.to_be_bytes()),
+        ie::L4_DST_PORT => put(out, &pre.d_port.to_be_bytes()),
+        ie::POST_NAPT_SRC_PORT => put(out, &post.s_port.to_be_bytes()),
+        ie::POST_NAPT_DST_PORT => put(out, &post.d_port.to_be_bytes()),
+        ie::PROTOCOL => put(out, &[ev.protocol]),
+        ie::NAT_EVENT => put(out, &[ev.kind as u8]),
+        _ => {}
+    }
+}
+
+/// Writes a NAT event's whole record for `fields` (the NAT4 template's
+/// element list, [`super::template::NAT4_FIELDS`]).
+pub fn write_nat_record(fields: &[(u16, u16)], out: &mut [u8], ev: &NatEvent) {
+    for_each_slot(fields, out, |id, slot| write_nat_field(id, slot, ev));
+}
+
 /// Copies `bytes` into `out` right-aligned: a shorter template length keeps
 /// the low-order bytes, a longer one leaves the high-order bytes as they
 /// are (zero).
@@ -107,5 +137,76 @@ fn for_each_slot(fields: &[(u16, u16)], out: &mut [u8], mut write: impl FnMut(u1
             write(id, slot);
         }
         at = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::template::{FieldList, TemplateKey, NAT4_FIELDS};
+    use crate::meter::nat_event::{NatEndpoints, NatEventKind};
+
+    fn nat_event() -> NatEvent {
+        NatEvent {
+            kind: NatEventKind::Delete,
+            protocol: 17,
+            pre: NatEndpoints {
+                src: [10, 0, 0, 2],
+                dst: [192, 0, 2, 9],
+                s_port: 0x1234,
+                d_port: 53,
+            },
+            post: NatEndpoints {
+                src: [198, 51, 100, 1],
+                dst: [192, 0, 2, 9],
+                s_port: 0xabcd,
+                d_port: 53,
+            },
+            epoch_ms: 0x0102_0304_0506_0708,
+        }
+    }
+
+    #[test]
+    fn nat_record_bytes() {
+        let mut fields = FieldList::default();
+        TemplateKey::nat4().fields(&mut fields);
+        let mut out = [0u8; 34];
+        write_nat_record(fields.as_slice(), &mut out, &nat_event());
+        let want: [u8; 34] = [
+            1, 2, 3, 4, 5, 6, 7, 8, // observationTimeMilliseconds
+            10, 0, 0, 2, // sourceIPv4Address = pre.src
+            192, 0, 2, 9, // destinationIPv4Address = pre.dst
+            198, 51, 100, 1, // postNATSourceIPv4Address
+            192, 0, 2, 9, // postNATDestinationIPv4Address
+            0x12, 0x34, // sourceTransportPort = pre.s_port
+            0, 53, // destinationTransportPort = pre.d_port
+            0xab, 0xcd, // postNAPTSourceTransportPort
+            0, 53, // postNAPTDestinationTransportPort
+            17, // protocolIdentifier
+            2,  // natEvent: delete
+        ];
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn nat_record_never_writes_past_its_buffer() {
+        let ev = nat_event();
+        // Too short a buffer: the elements that fit are written, no panic.
+        let mut short = [0u8; 10];
+        write_nat_record(&NAT4_FIELDS, &mut short, &ev);
+        assert_eq!(short, [1, 2, 3, 4, 5, 6, 7, 8, 0, 0]);
+        // Lengths unlike the template's keep the low-order bytes or pad.
+        let mut narrow = [0u8; 2];
+        write_nat_field(ie::OBSERVATION_TIME_MS, &mut narrow, &ev);
+        assert_eq!(narrow, [7, 8]);
+        let mut wide = [0u8; 4];
+        write_nat_field(ie::NAT_EVENT, &mut wide, &ev);
+        assert_eq!(wide, [0, 0, 0, 2]);
+        // An element NAT4 does not have stays zero.
+        let mut other = [0u8; 4];
+        write_nat_field(ie::IN_BYTES, &mut other, &ev);
+        assert_eq!(other, [0; 4]);
+        // Huge lengths do not overflow the offset.
+        write_nat_record(&[(323, u16::MAX), (8, u16::MAX)], &mut short, &ev);
     }
 }
