@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! NetFlow v5: a 24-byte header and up to 30 fixed 48-byte IPv4 records.
+//! NetFlow v5: a 24-byte header and up to 30 fixed 48-byte IPv4 records,
+//! flows or the pseudo-records of NAT events.
 
 use crate::meter::flow::Flow;
+use crate::meter::nat_event::{NatEvent, NatEventKind};
 
 /// Records per packet, as the original sends them.
 pub const MAX_RECORDS: usize = 30;
@@ -9,6 +11,10 @@ pub const MAX_RECORDS: usize = 30;
 pub const HEADER_LEN: usize = 24;
 /// Bytes per record.
 pub const RECORD_LEN: usize = 48;
+/// TCP flags of a NAT create pseudo-record: SYN|ACK.
+pub const NAT_CREATE_FLAGS: u8 = 0x12;
+/// TCP flags of a NAT delete pseudo-record: FIN|RST.
+pub const NAT_DELETE_FLAGS: u8 = 0x05;
 
 /// The fields of one v5 flow record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,6 +83,49 @@ impl V5Record {
             src_mask: fp.s_mask,
             dst_mask: fp.d_mask,
         }
+    }
+
+    /// The pseudo-records that carry NAT event `ev` in NetFlow v5
+    /// (reference §4.6), the event having happened at `uptime_ms` of
+    /// uptime (first and last both). They have no packets or bytes, TCP
+    /// flags [`NAT_CREATE_FLAGS`] or [`NAT_DELETE_FLAGS`], the original
+    /// source and translated destination as source and destination, and
+    /// zero interfaces, TOS and masks:
+    ///
+    /// - if the source was translated, one record with the translated
+    ///   source address as next hop and its port as source AS;
+    /// - if the destination was translated, one more with the original
+    ///   destination address as next hop and its port as destination AS.
+    ///
+    /// So an event yields 0, 1 or 2 records, in that order; an event with
+    /// neither side translated yields none (v5 has no way to show it).
+    /// Each counts as a flow record.
+    pub fn from_nat(ev: &NatEvent, uptime_ms: u32) -> impl Iterator<Item = V5Record> {
+        let base = V5Record {
+            src: ev.pre.src,
+            dst: ev.post.dst,
+            first: uptime_ms,
+            last: uptime_ms,
+            src_port: ev.pre.s_port,
+            dst_port: ev.post.d_port,
+            tcp_flags: match ev.kind {
+                NatEventKind::Create => NAT_CREATE_FLAGS,
+                NatEventKind::Delete => NAT_DELETE_FLAGS,
+            },
+            protocol: ev.protocol,
+            ..Default::default()
+        };
+        let snat = ev.src_translated().then_some(V5Record {
+            nexthop: ev.post.src,
+            src_as: ev.post.s_port,
+            ..base
+        });
+        let dnat = ev.dst_translated().then_some(V5Record {
+            nexthop: ev.pre.dst,
+            dst_as: ev.pre.d_port,
+            ..base
+        });
+        [snat, dnat].into_iter().flatten()
     }
 }
 
@@ -193,6 +242,7 @@ mod tests {
     use super::*;
     use crate::meter::flow::FirstPacket;
     use crate::meter::flow_key::parse;
+    use crate::meter::nat_event::NatEndpoints;
     use crate::meter::packet::L3Family;
     use netflow_parser::{NetflowPacket, NetflowParser};
     use proptest::prelude::*;
@@ -336,6 +386,149 @@ mod tests {
         // Other protocols keep their ports where they are.
         let udp = [0x13, 0x88, 0, 53, 0, 8, 0, 0];
         assert_eq!(decoded_ports(&metered(17, &udp)), (5000, 53));
+    }
+
+    const CLIENT: NatEndpoints = NatEndpoints {
+        src: [10, 0, 0, 2],
+        dst: [203, 0, 113, 9],
+        s_port: 40000,
+        d_port: 80,
+    };
+
+    fn nat(kind: NatEventKind, post: NatEndpoints) -> NatEvent {
+        NatEvent {
+            kind,
+            protocol: 6,
+            pre: CLIENT,
+            post,
+            epoch_ms: 1_700_000_000_000,
+        }
+    }
+
+    fn nat_records(ev: &NatEvent) -> std::vec::Vec<V5Record> {
+        V5Record::from_nat(ev, 12345).collect()
+    }
+
+    /// The fields every pseudo-record of `ev` has.
+    fn nat_base(ev: &NatEvent, tcp_flags: u8) -> V5Record {
+        V5Record {
+            src: ev.pre.src,
+            dst: ev.post.dst,
+            first: 12345,
+            last: 12345,
+            src_port: ev.pre.s_port,
+            dst_port: ev.post.d_port,
+            tcp_flags,
+            protocol: ev.protocol,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn snat_gives_one_record_with_the_translated_source() {
+        let ev = nat(
+            NatEventKind::Create,
+            NatEndpoints {
+                src: [198, 51, 100, 1],
+                s_port: 1024,
+                ..CLIENT
+            },
+        );
+        let want = V5Record {
+            nexthop: [198, 51, 100, 1],
+            src_as: 1024,
+            ..nat_base(&ev, 0x12)
+        };
+        assert_eq!(nat_records(&ev), [want]);
+    }
+
+    #[test]
+    fn dnat_gives_one_record_with_the_original_destination() {
+        let ev = nat(
+            NatEventKind::Delete,
+            NatEndpoints {
+                dst: [10, 1, 0, 5],
+                d_port: 8080,
+                ..CLIENT
+            },
+        );
+        let want = V5Record {
+            nexthop: [203, 0, 113, 9],
+            dst_as: 80,
+            ..nat_base(&ev, 0x05)
+        };
+        assert_eq!(nat_records(&ev), [want]);
+        // The destination is the translated one, with its port.
+        assert_eq!((want.dst, want.dst_port), ([10, 1, 0, 5], 8080));
+    }
+
+    #[test]
+    fn both_translated_give_two_records_source_first() {
+        let post = NatEndpoints {
+            src: [198, 51, 100, 1],
+            dst: [10, 1, 0, 5],
+            s_port: 1024,
+            d_port: 8080,
+        };
+        let ev = nat(NatEventKind::Create, post);
+        let base = nat_base(&ev, 0x12);
+        assert_eq!(
+            nat_records(&ev),
+            [
+                V5Record {
+                    nexthop: post.src,
+                    src_as: 1024,
+                    ..base
+                },
+                V5Record {
+                    nexthop: CLIENT.dst,
+                    dst_as: 80,
+                    ..base
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn untranslated_gives_no_record() {
+        assert!(nat_records(&nat(NatEventKind::Create, CLIENT)).is_empty());
+    }
+
+    /// The pseudo-records as netflow_parser decodes them.
+    #[test]
+    fn nat_records_decode_with_netflow_parser() {
+        let post = NatEndpoints {
+            src: [198, 51, 100, 1],
+            dst: [10, 1, 0, 5],
+            s_port: 1024,
+            d_port: 8080,
+        };
+        let ev = nat(NatEventKind::Delete, post);
+        let mut pkt = V5Packet::new();
+        for r in V5Record::from_nat(&ev, 777) {
+            assert!(pkt.push(&r));
+        }
+        let bytes = pkt.finish(&V5Header::default()).to_vec();
+        let parsed = NetflowParser::default().parse_bytes(&bytes);
+        assert!(parsed.error.is_none(), "{:?}", parsed.error);
+        let NetflowPacket::V5(v5) = &parsed.packets[0] else {
+            panic!("not v5")
+        };
+        assert_eq!(v5.flowsets.len(), 2);
+        for (f, (nexthop, src_as, dst_as)) in v5
+            .flowsets
+            .iter()
+            .zip([(post.src, 1024, 0), (CLIENT.dst, 0, 80)])
+        {
+            assert_eq!(f.src_addr, Ipv4Addr::from(CLIENT.src));
+            assert_eq!(f.dst_addr, Ipv4Addr::from(post.dst));
+            assert_eq!(f.next_hop, Ipv4Addr::from(nexthop));
+            assert_eq!((f.src_port, f.dst_port), (40000, 8080));
+            assert_eq!((f.src_as, f.dst_as), (src_as, dst_as));
+            assert_eq!((f.d_pkts, f.d_octets, f.first, f.last), (0, 0, 777, 777));
+            assert_eq!((f.tcp_flags, f.protocol_number, f.tos), (0x05, 6, 0));
+            assert_eq!((f.input, f.output, f.src_mask, f.dst_mask), (0, 0, 0, 0));
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! The bytes of one flow's v9/IPFIX data record, element by element.
+//! The bytes of one flow's or NAT event's v9/IPFIX data record, element
+//! by element.
 
 use super::template::ie;
 use crate::meter::flow::Flow;
+use crate::meter::nat_event::NatEvent;
 
 /// A flow's times as the export formats want them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,55 +50,163 @@ pub fn write_field(id: u16, out: &mut [u8], flow: &Flow, c: &RecordContext) {
     let t = &c.times;
     let k = &flow.key;
     let fp = &flow.first_packet;
-    let mut put = |bytes: &[u8]| {
-        // Right-align: a shorter template length keeps the low-order bytes.
-        let n = out.len().min(bytes.len());
-        let (dst, src) = (out.len() - n, bytes.len() - n);
-        out[dst..].copy_from_slice(&bytes[src..]);
-    };
     match id {
-        ie::IPV4_SRC_ADDR => put(&k.src[..4]),
-        ie::IPV4_DST_ADDR => put(&k.dst[..4]),
-        ie::IPV4_NEXT_HOP => put(&fp.nexthop[..4]),
-        ie::IPV6_SRC_ADDR => put(&k.src),
-        ie::IPV6_DST_ADDR => put(&k.dst),
-        ie::IPV6_NEXT_HOP => put(&fp.nexthop),
-        ie::IP_VERSION => put(&[k.ip_version]),
-        ie::IPV4_OPTIONS | ie::IPV6_OPTION_HEADERS => put(&flow.options.to_be_bytes()),
-        ie::SRC_MASK => put(&[fp.s_mask]),
-        ie::DST_MASK => put(&[fp.d_mask]),
-        ie::IPV6_FLOW_LABEL => put(&fp.flow_label.to_be_bytes()),
-        ie::ICMP_TYPE | ie::ICMP_TYPE_V6 => put(&k.d_port.to_be_bytes()),
-        ie::L4_SRC_PORT => put(&k.s_port.to_be_bytes()),
-        ie::L4_DST_PORT => put(&k.d_port.to_be_bytes()),
-        ie::TCP_FLAGS => put(&[flow.tcp_flags]),
-        ie::INPUT_SNMP => put(&c.input.to_be_bytes()),
-        ie::OUTPUT_SNMP => put(&c.output.to_be_bytes()),
-        ie::IN_PKTS => put(&flow.packets.to_be_bytes()),
-        ie::IN_BYTES => put(&flow.bytes.to_be_bytes()),
-        ie::FIRST_SWITCHED => put(&t.first_uptime_ms.to_be_bytes()),
-        ie::LAST_SWITCHED => put(&t.last_uptime_ms.to_be_bytes()),
-        ie::FLOW_START_MS => put(&t.first_epoch_ms.to_be_bytes()),
-        ie::FLOW_END_MS => put(&t.last_epoch_ms.to_be_bytes()),
-        ie::PROTOCOL => put(&[k.protocol]),
-        ie::TOS => put(&[k.tos]),
-        ie::FLOW_END_REASON => put(&[flow.end_reason as u8]),
-        ie::TCP_OPTIONS => put(&flow.tcp_options.to_be_bytes()),
-        ie::IGMP_TYPE => put(&[k.d_port as u8]),
-        ie::IPSEC_SPI => put(&k.ipsec_spi().to_be_bytes()),
-        ie::FLOW_SAMPLER_ID | ie::SELECTOR_ID => put(&[c.sampler_id]),
+        ie::IPV4_SRC_ADDR => put(out, &k.src[..4]),
+        ie::IPV4_DST_ADDR => put(out, &k.dst[..4]),
+        ie::IPV4_NEXT_HOP => put(out, &fp.nexthop[..4]),
+        ie::IPV6_SRC_ADDR => put(out, &k.src),
+        ie::IPV6_DST_ADDR => put(out, &k.dst),
+        ie::IPV6_NEXT_HOP => put(out, &fp.nexthop),
+        ie::IP_VERSION => put(out, &[k.ip_version]),
+        ie::IPV4_OPTIONS | ie::IPV6_OPTION_HEADERS => put(out, &flow.options.to_be_bytes()),
+        ie::SRC_MASK => put(out, &[fp.s_mask]),
+        ie::DST_MASK => put(out, &[fp.d_mask]),
+        ie::IPV6_FLOW_LABEL => put(out, &fp.flow_label.to_be_bytes()),
+        ie::ICMP_TYPE | ie::ICMP_TYPE_V6 => put(out, &k.d_port.to_be_bytes()),
+        ie::L4_SRC_PORT => put(out, &k.s_port.to_be_bytes()),
+        ie::L4_DST_PORT => put(out, &k.d_port.to_be_bytes()),
+        ie::TCP_FLAGS => put(out, &[flow.tcp_flags]),
+        ie::INPUT_SNMP => put(out, &c.input.to_be_bytes()),
+        ie::OUTPUT_SNMP => put(out, &c.output.to_be_bytes()),
+        ie::IN_PKTS => put(out, &flow.packets.to_be_bytes()),
+        ie::IN_BYTES => put(out, &flow.bytes.to_be_bytes()),
+        ie::FIRST_SWITCHED => put(out, &t.first_uptime_ms.to_be_bytes()),
+        ie::LAST_SWITCHED => put(out, &t.last_uptime_ms.to_be_bytes()),
+        ie::FLOW_START_MS => put(out, &t.first_epoch_ms.to_be_bytes()),
+        ie::FLOW_END_MS => put(out, &t.last_epoch_ms.to_be_bytes()),
+        ie::PROTOCOL => put(out, &[k.protocol]),
+        ie::TOS => put(out, &[k.tos]),
+        ie::FLOW_END_REASON => put(out, &[flow.end_reason as u8]),
+        ie::TCP_OPTIONS => put(out, &flow.tcp_options.to_be_bytes()),
+        ie::IGMP_TYPE => put(out, &[k.d_port as u8]),
+        ie::IPSEC_SPI => put(out, &k.ipsec_spi().to_be_bytes()),
+        ie::FLOW_SAMPLER_ID | ie::SELECTOR_ID => put(out, &[c.sampler_id]),
         _ => {}
     }
 }
 
 /// Writes a whole record for `fields` (the template's element list).
 pub fn write_record(fields: &[(u16, u16)], out: &mut [u8], flow: &Flow, c: &RecordContext) {
-    let mut at = 0;
+    for_each_slot(fields, out, |id, slot| write_field(id, slot, flow, c));
+}
+
+/// Writes `ev`'s value of element `id` of the NAT4 template (reference
+/// §4.6) into `out` (its template length): the original tuple as source
+/// and destination, the translated one as post-NAT, the event time as
+/// observation time. Elements NAT4 does not have are left zero.
+pub fn write_nat_field(id: u16, out: &mut [u8], ev: &NatEvent) {
+    let (pre, post) = (&ev.pre, &ev.post);
+    match id {
+        ie::OBSERVATION_TIME_MS => put(out, &ev.epoch_ms.to_be_bytes()),
+        ie::IPV4_SRC_ADDR => put(out, &pre.src),
+        ie::IPV4_DST_ADDR => put(out, &pre.dst),
+        ie::POST_NAT_SRC_IPV4 => put(out, &post.src),
+        ie::POST_NAT_DST_IPV4 => put(out, &post.dst),
+        ie::L4_SRC_PORT => put(out, &pre.s_port.to_be_bytes()),
+        ie::L4_DST_PORT => put(out, &pre.d_port.to_be_bytes()),
+        ie::POST_NAPT_SRC_PORT => put(out, &post.s_port.to_be_bytes()),
+        ie::POST_NAPT_DST_PORT => put(out, &post.d_port.to_be_bytes()),
+        ie::PROTOCOL => put(out, &[ev.protocol]),
+        ie::NAT_EVENT => put(out, &[ev.kind as u8]),
+        _ => {}
+    }
+}
+
+/// Writes a NAT event's whole record for `fields` (the NAT4 template's
+/// element list, [`super::template::NAT4_FIELDS`]).
+pub fn write_nat_record(fields: &[(u16, u16)], out: &mut [u8], ev: &NatEvent) {
+    for_each_slot(fields, out, |id, slot| write_nat_field(id, slot, ev));
+}
+
+/// Copies `bytes` into `out` right-aligned: a shorter template length keeps
+/// the low-order bytes, a longer one leaves the high-order bytes as they
+/// are (zero).
+fn put(out: &mut [u8], bytes: &[u8]) {
+    let n = out.len().min(bytes.len());
+    let (dst, src) = (out.len() - n, bytes.len() - n);
+    out[dst..].copy_from_slice(&bytes[src..]);
+}
+
+/// Hands each element of `fields` its bytes of `out` in turn, with its id;
+/// an element that does not fit in `out` is skipped.
+fn for_each_slot(fields: &[(u16, u16)], out: &mut [u8], mut write: impl FnMut(u16, &mut [u8])) {
+    let mut at = 0usize;
     for &(id, len) in fields {
-        let len = usize::from(len);
-        if let Some(slot) = out.get_mut(at..at + len) {
-            write_field(id, slot, flow, c);
+        let end = at.saturating_add(usize::from(len));
+        if let Some(slot) = out.get_mut(at..end) {
+            write(id, slot);
         }
-        at += len;
+        at = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::template::{FieldList, TemplateKey, NAT4_FIELDS};
+    use crate::meter::nat_event::{NatEndpoints, NatEventKind};
+
+    fn nat_event() -> NatEvent {
+        NatEvent {
+            kind: NatEventKind::Delete,
+            protocol: 17,
+            pre: NatEndpoints {
+                src: [10, 0, 0, 2],
+                dst: [192, 0, 2, 9],
+                s_port: 0x1234,
+                d_port: 53,
+            },
+            post: NatEndpoints {
+                src: [198, 51, 100, 1],
+                dst: [192, 0, 2, 9],
+                s_port: 0xabcd,
+                d_port: 53,
+            },
+            epoch_ms: 0x0102_0304_0506_0708,
+        }
+    }
+
+    #[test]
+    fn nat_record_bytes() {
+        let mut fields = FieldList::default();
+        TemplateKey::nat4().fields(&mut fields);
+        let mut out = [0u8; 34];
+        write_nat_record(fields.as_slice(), &mut out, &nat_event());
+        let want: [u8; 34] = [
+            1, 2, 3, 4, 5, 6, 7, 8, // observationTimeMilliseconds
+            10, 0, 0, 2, // sourceIPv4Address = pre.src
+            192, 0, 2, 9, // destinationIPv4Address = pre.dst
+            198, 51, 100, 1, // postNATSourceIPv4Address
+            192, 0, 2, 9, // postNATDestinationIPv4Address
+            0x12, 0x34, // sourceTransportPort = pre.s_port
+            0, 53, // destinationTransportPort = pre.d_port
+            0xab, 0xcd, // postNAPTSourceTransportPort
+            0, 53, // postNAPTDestinationTransportPort
+            17, // protocolIdentifier
+            2,  // natEvent: delete
+        ];
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn nat_record_never_writes_past_its_buffer() {
+        let ev = nat_event();
+        // Too short a buffer: the elements that fit are written, no panic.
+        let mut short = [0u8; 10];
+        write_nat_record(&NAT4_FIELDS, &mut short, &ev);
+        assert_eq!(short, [1, 2, 3, 4, 5, 6, 7, 8, 0, 0]);
+        // Lengths unlike the template's keep the low-order bytes or pad.
+        let mut narrow = [0u8; 2];
+        write_nat_field(ie::OBSERVATION_TIME_MS, &mut narrow, &ev);
+        assert_eq!(narrow, [7, 8]);
+        let mut wide = [0u8; 4];
+        write_nat_field(ie::NAT_EVENT, &mut wide, &ev);
+        assert_eq!(wide, [0, 0, 0, 2]);
+        // An element NAT4 does not have stays zero.
+        let mut other = [0u8; 4];
+        write_nat_field(ie::IN_BYTES, &mut other, &ev);
+        assert_eq!(other, [0; 4]);
+        // Huge lengths do not overflow the offset.
+        write_nat_record(&[(323, u16::MAX), (8, u16::MAX)], &mut short, &ev);
     }
 }

@@ -5,12 +5,17 @@
 //! source, the exporter alone encodes, sends and counts.
 
 use crate::meter::flow::Flow;
+use crate::meter::nat_event::NatEvent;
 
 /// One record to export.
 #[derive(Clone, Copy)]
 pub enum Record<'a> {
     /// A flow that left its table (expired, flushed or ended).
     Flow(&'a Flow),
+    /// A NAT translation that appeared or went away: a record of template
+    /// NAT4 in v9/IPFIX, 0 to 2 pseudo-records in v5. Not sampled; each
+    /// record counts as a flow record.
+    Nat(&'a NatEvent),
 }
 
 /// A batch of records from one producer.

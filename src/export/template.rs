@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! NetFlow v9 / IPFIX data templates: which information elements a flow's
-//! record carries, chosen by what the flow has (reference §4.4).
+//! record carries, chosen by what the flow has (reference §4.4), and the
+//! one template of NAT event records (§4.6).
 //!
 //! A template is identified by a [`TemplateKey`], a set of parts; each part
 //! appends fixed elements in a fixed order, so equal keys give equal
@@ -91,7 +92,41 @@ pub mod ie {
     pub const FLOW_SAMPLER_ID: u16 = 48;
     /// selectorId (IPFIX): the same, in IPFIX.
     pub const SELECTOR_ID: u16 = 302;
+    /// postNATSourceIPv4Address: the source address after translation.
+    pub const POST_NAT_SRC_IPV4: u16 = 225;
+    /// postNATDestinationIPv4Address: the destination address after
+    /// translation.
+    pub const POST_NAT_DST_IPV4: u16 = 226;
+    /// postNAPTSourceTransportPort: the source port after translation.
+    pub const POST_NAPT_SRC_PORT: u16 = 227;
+    /// postNAPTDestinationTransportPort: the destination port after
+    /// translation.
+    pub const POST_NAPT_DST_PORT: u16 = 228;
+    /// natEvent: 1 create, 2 delete (the historic values of RFC 8158's
+    /// registry, the ones the original sends).
+    pub const NAT_EVENT: u16 = 230;
+    /// observationTimeMilliseconds: when the NAT event happened, in
+    /// milliseconds since the Unix epoch.
+    pub const OBSERVATION_TIME_MS: u16 = 323;
 }
+
+/// The elements of a NAT event's record (template NAT4, reference §4.6),
+/// in the original's order, with the lengths of their IANA types:
+/// dateTimeMilliseconds 8, ipv4Address 4, unsigned16 ports 2, unsigned8
+/// protocol and event 1. The same ids serve v9 and IPFIX.
+pub const NAT4_FIELDS: [(u16, u16); 11] = [
+    (ie::OBSERVATION_TIME_MS, 8),
+    (ie::IPV4_SRC_ADDR, 4),
+    (ie::IPV4_DST_ADDR, 4),
+    (ie::POST_NAT_SRC_IPV4, 4),
+    (ie::POST_NAT_DST_IPV4, 4),
+    (ie::L4_SRC_PORT, 2),
+    (ie::L4_DST_PORT, 2),
+    (ie::POST_NAPT_SRC_PORT, 2),
+    (ie::POST_NAPT_DST_PORT, 2),
+    (ie::PROTOCOL, 1),
+    (ie::NAT_EVENT, 1),
+];
 
 /// The parts a data template is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
@@ -130,9 +165,23 @@ impl TemplateKey {
     pub const IPSEC: u32 = 1 << 14;
     /// The flow was sampled: the sampler's id.
     pub const SAMPLER: u32 = 1 << 15;
+    /// A NAT event's record ([`NAT4_FIELDS`]). It is a template of its own:
+    /// [`TemplateKey::fields`] ignores every other part of a key that has
+    /// it, so no flow part (nor the sampler, as NAT records bypass
+    /// sampling) can join it.
+    pub const NAT4: u32 = 1 << 16;
+
+    /// The key of every NAT event's record, in v9 and IPFIX alike.
+    pub const fn nat4() -> Self {
+        TemplateKey(Self::NAT4)
+    }
 
     /// The key of a record that also names the sampler that selected it.
+    /// A NAT key stays as it is: NAT records are not sampled.
     pub const fn with_sampler(self) -> Self {
+        if self.0 & Self::NAT4 != 0 {
+            return self;
+        }
         TemplateKey(self.0 | Self::SAMPLER)
     }
 
@@ -184,6 +233,10 @@ impl TemplateKey {
     pub fn fields(self, out: &mut FieldList) {
         use ie::*;
         out.clear();
+        if self.has(Self::NAT4) {
+            out.extend(&NAT4_FIELDS);
+            return;
+        }
         if self.has(Self::IP4) {
             out.extend(&[
                 (IPV4_SRC_ADDR, 4),
@@ -395,8 +448,31 @@ mod tests {
     }
 
     #[test]
+    fn nat4_is_a_template_of_its_own() {
+        let nat = [323, 8, 12, 225, 226, 7, 11, 227, 228, 4, 230];
+        assert_eq!(ids(TemplateKey::nat4()), nat);
+        let mut f = FieldList::default();
+        TemplateKey::nat4().fields(&mut f);
+        // 8 time, 4 addresses of 4, 4 ports of 2, protocol, event.
+        assert_eq!(f.record_len(), 8 + 4 * 4 + 4 * 2 + 1 + 1);
+        // Flow parts or the sampler on a NAT key change nothing.
+        assert_eq!(ids(TemplateKey(u32::MAX)), nat);
+        assert_eq!(TemplateKey::nat4().with_sampler(), TemplateKey::nat4());
+        // No flow's key is the NAT key or has its part.
+        for (v, p) in [(4, proto::TCP), (4, proto::ICMP), (6, proto::UDP)] {
+            for version in [Version::V9, Version::Ipfix] {
+                let k = TemplateKey::of(&flow(v, p), version);
+                assert_eq!(k.0 & TemplateKey::NAT4, 0);
+                assert_eq!(k.with_sampler().0 & TemplateKey::NAT4, 0);
+            }
+        }
+    }
+
+    #[test]
     fn the_largest_template_fits() {
-        let all = TemplateKey(u32::MAX);
+        // Every flow part at once overflows nothing (the NAT part would
+        // shadow them all).
+        let all = TemplateKey(!TemplateKey::NAT4);
         let mut f = FieldList::default();
         all.fields(&mut f);
         let mut count = 0;
