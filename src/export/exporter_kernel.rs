@@ -11,11 +11,12 @@ use super::destination::parse_each;
 use super::netflow_v5::{V5Header, V5Packet, V5Record};
 use super::options::{interface_description, InterfaceFacts, OptionsRecord, OptionsSchedule, Span, IF_DESC_LEN};
 use super::pdu::{Full, Pdu, PduHeader, TemplateCache};
-use super::record::{write_record, FlowTimes, RecordContext};
+use super::record::{write_nat_record, write_record, FlowTimes, RecordContext};
 use super::source::{Record, RecordSource};
 use super::socket_kernel::ExportSocket;
-use super::template::{FieldList, TemplateKey, Version};
+use super::template::{FieldList, TemplateKey, Version, NAT4_FIELDS};
 use crate::meter::flow::{Flow, Ticks};
+use crate::meter::nat_event::NatEvent;
 use crate::meter::sampler::{Sampler, SamplerCounts, SamplerMode};
 use crate::meter::snmp_rules::SnmpRules;
 use crate::params::{self, Protocol};
@@ -531,6 +532,8 @@ impl Exporter {
                     sent += self.add_flow(flow, &clocks);
                 }
             }
+            // NAT events are not sampled: every translation is logged.
+            Record::Nat(ev) => sent += self.add_nat(ev, &clocks),
         });
         self.stats.flow_pkts.fetch_add(pkts, Relaxed);
         self.stats.flow_bytes.fetch_add(bytes, Relaxed);
@@ -573,6 +576,31 @@ impl Exporter {
         self.pending.flows += 1;
         self.pending.pkts += u64::from(flow.packets);
         self.pending.bytes += u64::from(flow.bytes);
+        sent
+    }
+
+    /// Adds a NAT event's record(s): one NAT4 record in v9/IPFIX, its
+    /// pseudo-records in v5. Each record counts as a flow record.
+    fn add_nat(&mut self, ev: &NatEvent, clocks: &Clocks) -> u32 {
+        let now = clocks.now;
+        let mut sent = 0;
+        if self.is_empty() {
+            self.pending.since = now;
+        }
+        if self.protocol == Protocol::V5 {
+            let uptime = clocks.uptime_ms.saturating_sub(clocks.epoch_ms.saturating_sub(ev.epoch_ms));
+            for rec in V5Record::from_nat(ev, uptime as u32) {
+                if self.v5.is_full() {
+                    sent += self.send_pending(now);
+                }
+                self.v5.push(&rec);
+                self.pending.flows += 1;
+            }
+        } else {
+            let fields = &NAT4_FIELDS[..];
+            sent += self.add_templated(TemplateKey::nat4(), 0, fields, now, |b| write_nat_record(fields, b, ev));
+            self.pending.flows += 1;
+        }
         sent
     }
 

@@ -42,7 +42,9 @@ struct NetSocket {
 }
 
 struct Sockets {
-    list: KVec<NetSocket>,
+    /// One slot per namespace listened to; a closed one's slot is empty
+    /// until the next namespace takes it.
+    list: KVec<Option<NetSocket>>,
     /// Events taken from sockets that closed, for the next drain.
     kept: KVec<NatEvent>,
     counts: NatCounts,
@@ -60,7 +62,7 @@ impl Sockets {
                 }
                 emit(&ev);
             });
-            counts.malformed += d.malformed;
+            counts.malformed += u64::from(d.malformed);
         });
         let drops = s.sock.drops();
         counts.lost += u64::from(drops.wrapping_sub(s.drops_seen));
@@ -154,13 +156,13 @@ impl NatCapture {
     pub fn drain(&self, mut emit: impl FnMut(&NatEvent)) {
         let mut guard = self.sockets.lock();
         let s = &mut *guard;
-        for sock in s.list.iter_mut() {
+        for sock in s.list.iter_mut().flatten() {
             Sockets::take(&mut s.counts, sock, &mut emit);
         }
         for ev in s.kept.iter() {
             emit(ev);
         }
-        s.kept.clear();
+        s.kept = KVec::new();
     }
 
     /// What the capture has seen.
@@ -189,7 +191,14 @@ impl NatCapture {
             );
         }
         let entry = NetSocket { net: net.id(), sock, drops_seen: 0, events_off };
-        match s.list.push(entry, GFP_KERNEL) {
+        let added = match s.list.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => {
+                *slot = Some(entry);
+                Ok(())
+            }
+            None => s.list.push(Some(entry), GFP_KERNEL),
+        };
+        match added {
             Ok(()) if events_off => s.counts.blind += 1,
             Ok(()) => {}
             Err(_) => {
@@ -220,9 +229,8 @@ impl NatCapture {
         let s = &mut *guard;
         let mut lost = overflow;
         let id = net.id();
-        match s.list.iter().position(|n| n.net == id) {
-            Some(i) => {
-                let mut sock = s.list.swap_remove(i);
+        match s.list.iter_mut().find(|slot| slot.as_ref().is_some_and(|n| n.net == id)).and_then(Option::take) {
+            Some(mut sock) => {
                 Sockets::take(&mut s.counts, &mut sock, |ev| keep(&mut s.kept, &mut lost, ev));
                 if sock.events_off {
                     s.counts.blind = s.counts.blind.saturating_sub(1);
@@ -232,6 +240,7 @@ impl NatCapture {
             // Its socket never opened: it was counted blind.
             None => s.counts.blind = s.counts.blind.saturating_sub(1),
         }
+        s.counts.stop += ended.len() as u64;
         for ev in ended.iter() {
             keep(&mut s.kept, &mut lost, ev);
         }

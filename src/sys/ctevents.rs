@@ -54,6 +54,9 @@ impl Net {
     /// in atomic context: `f` must not sleep. Returns false when conntrack
     /// is not loaded (there is no entry then).
     pub fn for_each_nat4_conntrack<F: FnMut(&bindings::nf_ct_nat4)>(&self, mut f: F) -> bool {
+        /// # Safety
+        ///
+        /// `ctx` is the `&mut F` passed below and `entry` a valid entry.
         unsafe extern "C" fn visit<F: FnMut(&bindings::nf_ct_nat4)>(ctx: *mut c_void, entry: *const bindings::nf_ct_nat4) {
             // SAFETY: `ctx` is the `&mut F` passed below, alive and not
             // otherwise used during the walk; `entry` points to a filled
