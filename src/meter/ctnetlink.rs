@@ -511,6 +511,7 @@ fn parse_tuple(nest: Attr<'_>) -> Result<(u8, NatEndpoints), Malformed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::vec::Vec;
 
     const ICMP: u8 = 1;
@@ -1189,5 +1190,96 @@ mod tests {
             &[AF_INET, 0],
         );
         assert!(malformed(&bytes));
+    }
+
+    // Properties.
+
+    fn any_endpoints(ports: bool) -> impl Strategy<Value = NatEndpoints> {
+        let port = if ports {
+            any::<u16>().boxed()
+        } else {
+            Just(0).boxed()
+        };
+        (any::<[u8; 4]>(), any::<[u8; 4]>(), port.clone(), port)
+            .prop_map(|(src, dst, s, d)| endpoints(src, s, dst, d))
+    }
+
+    fn any_ct() -> impl Strategy<Value = Ct> {
+        let protocol = prop_oneof![Just(ICMP), Just(TCP), Just(UDP), Just(132), Just(ESP)];
+        let nat = prop_oneof![Just(IPS_SRC_NAT), Just(IPS_DST_NAT), Just(IPS_NAT_MASK)];
+        let time = proptest::option::of(any::<u64>());
+        (protocol, any::<u32>(), nat, time.clone(), time).prop_flat_map(
+            |(protocol, status, nat, start_ns, stop_ns)| {
+                let ports = protocol != ESP;
+                (any_endpoints(ports), any_endpoints(ports)).prop_map(move |(orig, reply)| Ct {
+                    protocol,
+                    orig,
+                    reply,
+                    status: (status & !IPS_NAT_MASK) | nat,
+                    start_ns,
+                    stop_ns,
+                })
+            },
+        )
+    }
+
+    fn any_kind() -> impl Strategy<Value = NatEventKind> {
+        prop_oneof![Just(NatEventKind::Create), Just(NatEventKind::Delete)]
+    }
+
+    /// Each message the framing yields (or the error ending it) counts
+    /// exactly once.
+    fn counts_add_up(bytes: &[u8]) -> DecodeCounts {
+        let (c, _) = decode_all(bytes);
+        let items = Messages::new(bytes).count();
+        assert_eq!((c.events + c.skipped + c.malformed) as usize, items);
+        c
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            counts_add_up(&bytes);
+        }
+
+        #[test]
+        fn well_formed_events_round_trip(ct in any_ct(), kind in any_kind(), fallback in any::<u64>()) {
+            let mut events = Vec::new();
+            let c = decode(&ct.message(kind), fallback, |e| events.push(e));
+            prop_assert_eq!(c, counts(1, 0, 0));
+            prop_assert_eq!(events, [ct.event(kind, fallback)]);
+        }
+
+        #[test]
+        fn buffers_of_events_round_trip(cts in proptest::collection::vec((any_ct(), any_kind()), 0..8)) {
+            let bytes: Vec<u8> = cts.iter().flat_map(|(ct, kind)| ct.message(*kind)).collect();
+            let (c, events) = decode_all(&bytes);
+            prop_assert_eq!(c, counts(cts.len() as u32, 0, 0));
+            let want: Vec<_> = cts.iter().map(|(ct, kind)| ct.event(*kind, FALLBACK_MS)).collect();
+            prop_assert_eq!(events, want);
+        }
+
+        #[test]
+        fn a_cut_buffer_is_malformed(ct in any_ct(), kind in any_kind(), cut in any::<prop::sample::Index>()) {
+            let bytes = ct.message(kind);
+            let cut = cut.index(bytes.len());
+            let want = if cut == 0 { counts(0, 0, 0) } else { counts(0, 0, 1) };
+            prop_assert_eq!(counts_add_up(&bytes[..cut]), want);
+        }
+
+        #[test]
+        fn corrupted_events_never_panic(
+            ct in any_ct(),
+            kind in any_kind(),
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        ) {
+            let mut bytes = ct.message(kind);
+            bytes.extend(ct.message(kind));
+            for (at, b) in flips {
+                let at = at.index(bytes.len());
+                bytes[at] = b;
+            }
+            counts_add_up(&bytes);
+        }
     }
 }
