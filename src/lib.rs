@@ -18,6 +18,7 @@ pub mod params {
 /// Where packets come in: header parsing and the per-CPU counters.
 pub mod meter {
     pub mod aggregation;
+    pub mod ctnetlink;
     pub mod expiry;
     pub mod flow;
     pub mod flow_budget;

@@ -16,6 +16,7 @@ use kernel::prelude::*;
 /// Where packets come in: the target, header parsing, per-CPU accounting.
 pub mod meter {
     pub mod aggregation;
+    pub mod ctnetlink;
     pub mod expiry;
     pub mod flow;
     pub mod flow_budget;

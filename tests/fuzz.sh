@@ -17,9 +17,13 @@ targets=$(cargo fuzz list) ||
 [[ -n $targets ]] || die "cargo fuzz list names no fuzz target (fuzz/Cargo.toml)"
 for target in $targets; do
 	mkdir -p "corpus/$target"
+	# Committed seeds (seeds/<target>/) are read as a second corpus:
+	# libFuzzer writes what it finds to the first one only.
+	dirs=("corpus/$target")
+	[[ -d seeds/$target ]] && dirs+=("seeds/$target")
 	log "fuzzing $target for $secs s"
 	# pipefail makes the run's status the pipeline's, not tail's: a crash
 	# or a build failure fails the script.
-	cargo fuzz run "$target" "corpus/$target" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 5 ||
+	cargo fuzz run "$target" "${dirs[@]}" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 5 ||
 		die "fuzz target $target failed (a crash leaves its input under fuzz/artifacts/$target)"
 done
