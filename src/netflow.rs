@@ -24,7 +24,6 @@ pub mod meter {
     pub mod flow_key;
     pub mod flow_merge;
     pub mod flow_table;
-    pub mod ctnetlink;
     pub mod nat_event;
     pub mod meter_kernel;
     pub mod nat_kernel;

@@ -97,7 +97,11 @@ pub fn write_timeouts_line(
 /// namespaces where events cannot be seen) when there are any.
 pub fn write_natevents_line(w: &mut impl Write, enabled: bool, c: &NatCounts) -> fmt::Result {
     let state = if enabled { "enabled" } else { "disabled" };
-    write!(w, "Natevents {}, count start {}, stop {}, lost {}", state, c.start, c.stop, c.lost)?;
+    write!(
+        w,
+        "Natevents {}, count start {}, stop {}, lost {}",
+        state, c.start, c.stop, c.lost
+    )?;
     if c.malformed != 0 {
         write!(w, ", malformed {}", c.malformed)?;
     }
@@ -747,11 +751,29 @@ mod tests {
             write_natevents_line(&mut s, enabled, &c).unwrap();
             s
         };
-        assert_eq!(line(false, NatCounts::default()), "Natevents disabled, count start 0, stop 0, lost 0.\n");
-        let c = NatCounts { start: 7, stop: 5, lost: 2, ..NatCounts::default() };
-        assert_eq!(line(true, c), "Natevents enabled, count start 7, stop 5, lost 2.\n");
-        let c = NatCounts { malformed: 1, blind: 2, ..c };
-        assert_eq!(line(true, c), "Natevents enabled, count start 7, stop 5, lost 2, malformed 1, blind netns 2.\n");
+        assert_eq!(
+            line(false, NatCounts::default()),
+            "Natevents disabled, count start 0, stop 0, lost 0.\n"
+        );
+        let c = NatCounts {
+            start: 7,
+            stop: 5,
+            lost: 2,
+            ..NatCounts::default()
+        };
+        assert_eq!(
+            line(true, c),
+            "Natevents enabled, count start 7, stop 5, lost 2.\n"
+        );
+        let c = NatCounts {
+            malformed: 1,
+            blind: 2,
+            ..c
+        };
+        assert_eq!(
+            line(true, c),
+            "Natevents enabled, count start 7, stop 5, lost 2, malformed 1, blind netns 2.\n"
+        );
     }
 
     #[test]

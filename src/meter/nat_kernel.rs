@@ -22,9 +22,14 @@ use crate::sys::sync::{KMutex, MutexClass};
 use crate::sys::time::epoch_ms;
 use core::ffi::c_int;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kernel::error::Result;
 use kernel::prelude::*;
+
+/// Messages taken from one socket per drain at most: under a flood of new
+/// connections the queue refills as fast as it is read, and the scanner
+/// must get on with its other work (the rest waits for the next run).
+const MAX_PER_DRAIN: u64 = 1 << 14;
 
 /// Events kept from closed sockets at most (about 40 bytes each); more are
 /// counted as lost.
@@ -54,7 +59,7 @@ impl Sockets {
     /// Takes every message queued on `s`, decoding each into `emit`.
     fn take(counts: &mut NatCounts, s: &mut NetSocket, mut emit: impl FnMut(&NatEvent)) {
         let now = epoch_ms();
-        s.sock.drain(|bytes| {
+        s.sock.drain(MAX_PER_DRAIN, |bytes| {
             let d = ctnetlink::decode(bytes, now, |ev| {
                 match ev.kind {
                     NatEventKind::Create => counts.start += 1,
@@ -88,6 +93,13 @@ fn keep(kept: &mut KVec<NatEvent>, lost: &mut u64, ev: &NatEvent) {
 pub struct NatCapture {
     switch: KMutex<bool>,
     sockets: KMutex<Sockets>,
+    /// Capture is on (from before the hooks are registered until after
+    /// they are unregistered). With `has_kept`, read without a lock by the
+    /// scanner, which would otherwise take the sockets' mutex on every run
+    /// for nothing.
+    on: AtomicBool,
+    /// `kept` has events; written under the sockets' mutex only.
+    has_kept: AtomicBool,
 }
 
 /// The capture the namespace hooks reach; non-null from before the hooks
@@ -99,6 +111,8 @@ impl NatCapture {
         NatCapture {
             switch: KMutex::new(false),
             sockets: KMutex::new(Sockets { list: KVec::new(), kept: KVec::new(), counts: NatCounts::default() }),
+            on: AtomicBool::new(false),
+            has_kept: AtomicBool::new(false),
         }
     }
 
@@ -134,21 +148,29 @@ impl NatCapture {
         }
         if on {
             crate::log_info!("ipt_NETFLOW: enable natevents.\n");
+            self.on.store(true, Ordering::Release);
             if let Err(e) = ctevents::register() {
                 crate::log_err!(
                     "ipt_NETFLOW: can't listen to conntrack events (error {}), natevents disabled.\n",
                     e.to_errno()
                 );
+                self.on.store(false, Ordering::Release);
                 return Err(e);
             }
         } else {
             crate::log_info!("ipt_NETFLOW: disable natevents.\n");
             // SAFETY: registered, as `enabled` was true (type invariants).
             unsafe { ctevents::unregister() };
+            self.on.store(false, Ordering::Release);
         }
         *enabled = on;
         crate::params::natevents_param().set(c_int::from(on));
         Ok(())
+    }
+
+    /// Whether a drain may find events.
+    pub fn busy(&self) -> bool {
+        self.on.load(Ordering::Acquire) || self.has_kept.load(Ordering::Acquire)
     }
 
     /// Hands every event queued since the last drain to `emit`, oldest
@@ -163,6 +185,7 @@ impl NatCapture {
             emit(ev);
         }
         s.kept = KVec::new();
+        self.has_kept.store(false, Ordering::Release);
     }
 
     /// What the capture has seen.
@@ -245,6 +268,9 @@ impl NatCapture {
             keep(&mut s.kept, &mut lost, ev);
         }
         s.counts.lost += lost;
+        if !s.kept.is_empty() {
+            self.has_kept.store(true, Ordering::Release);
+        }
     }
 }
 

@@ -128,11 +128,11 @@ impl CtEventSocket {
         }
     }
 
-    /// Takes every queued message buffer, oldest first, handing each one's
-    /// bytes to `f`. Returns how many there were.
-    pub fn drain(&mut self, mut f: impl FnMut(&[u8])) -> u64 {
+    /// Takes the queued message buffers, oldest first and at most `max`,
+    /// handing each one's bytes to `f`. Returns how many there were.
+    pub fn drain(&mut self, max: u64, mut f: impl FnMut(&[u8])) -> u64 {
         let mut n = 0u64;
-        loop {
+        while n < max {
             let (mut data, mut len): (*const u8, u32) = (null(), 0);
             // SAFETY: a live socket (type invariants); out-pointers are set
             // when a buffer is returned.
@@ -149,6 +149,7 @@ impl CtEventSocket {
             unsafe { bindings::nf_ctev_free(skb) };
             n += 1;
         }
+        n
     }
 
     /// Events dropped because the receive queue was full, so far.

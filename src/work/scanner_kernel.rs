@@ -383,8 +383,7 @@ struct NatEvents<'a> {
 
 impl RecordSource for NatEvents<'_> {
     fn is_empty(&self) -> bool {
-        // Finding out means draining: the exporter is told there may be some.
-        false
+        !self.nat.busy()
     }
 
     fn drain(self, mut emit: impl FnMut(Record<'_>)) {

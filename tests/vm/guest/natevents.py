@@ -166,20 +166,20 @@ def nel_events(datagrams):
 
 
 def phase(run):
-    """Runs `run`, then exports everything now; returns the datagrams that
-    arrived meanwhile and `run`'s result."""
-    at = len(CAPTURE.datagrams)
+    """Runs `run`, then exports everything now; returns every datagram so
+    far (a phase's data records need the templates sent before it; each
+    phase's connections have ports of their own) and `run`'s result."""
     result = run()
     t.sysctl_write("flush", 1)
     CAPTURE.last = time.time()
     CAPTURE.quiet(1.5)
-    return CAPTURE.datagrams[at:], result
+    return list(CAPTURE.datagrams), result
 
 
 def expect_events(name, got, expected, kind):
     want = sorted((kind, p, pre, post) for p, pre, post in expected)
     have = sorted(e for e in got if e[0] == kind and any(e[2] == x[1] for x in expected))
-    t.eq(name, want, have)
+    return t.eq(name, want, have)
 
 
 # --- load with natevents=1 (the namespaces exist already) --------------------
@@ -207,8 +207,10 @@ for proto, base in ((10, 41000), (9, 42000)):
 
 # v5: the pseudo-records.
 t.sysctl_write("protocol", 5)
+at = len(CAPTURE.datagrams)
 d1, expected = phase(lambda: connections(43000))
 d2, _ = phase(lambda: t.sh("ip netns exec nfr conntrack -F"))
+d1, d2 = d1[at:], d2[len(d1):]
 for datagrams, flags, what in ((d1, "0x12", "create"), (d2, "0x05", "delete")):
     recs = tshark_records(datagrams, V5_FIELDS)
     want = []
@@ -222,7 +224,8 @@ for datagrams, flags, what in ((d1, "0x12", "create"), (d2, "0x05", "delete")):
     t.eq(f"v5: {what} pseudo-records carry TCP flags {flags}, no packets or bytes",
          {(int(flags, 16), 0, 0)}, {(int(r[8], 16), int(r[9]), int(r[10])) for r in recs if r[1] in (A, A2)})
 
-# nfdump read the IPFIX phase the same way.
+# nfdump read the IPFIX phase the same way (but for ICMP, whose type and
+# code nfdump takes from elsewhere than these records: tshark checked them).
 NFCAPD.stop()
 rows = []
 for f in sorted(__import__("glob").glob(f"{WORK}/nfcapd/nfcapd.2*")):
@@ -231,10 +234,13 @@ for f in sorted(__import__("glob").glob(f"{WORK}/nfcapd/nfcapd.2*")):
 for kind, name in ((CREATE, "ADD"), (DELETE, "DELETE")):
     missing = []
     for proto, pre, post in ALL_IPFIX:
+        if proto == 1:
+            continue
         key = [name, str(proto), pre[0], str(pre[1]), pre[2], str(pre[3]), post[0], str(post[1]), post[2], str(post[3])]
         if key not in rows:
             missing.append("|".join(key))
-    t.eq(f"nfdump shows each IPFIX {name} event with its translation", [], missing)
+    if not t.eq(f"nfdump shows each IPFIX {name} event with its translation", [], missing):
+        print("    " + "\n    ".join("|".join(r) for r in rows if r[1] == "1"), flush=True)
 
 # --- conntrack -E at the same time --------------------------------------------
 t.sysctl_write("protocol", 10)
@@ -263,14 +269,13 @@ t.eq("a namespace created after modprobe: its NAT event arrives",
      [e for e in nel_events(d) if e[2][1] == 45000])
 udp_send("nfl", "192.0.2.1", 45001, "192.0.2.99", 7)
 start0, stop0, _ = nat_counts()
-at = len(CAPTURE.datagrams)
 t.sh("ip netns del nfl")
 t.ok("deleting the namespace with two live NAT entries reports them deleted",
      t.wait_for(lambda: nat_counts()[1] >= stop0 + 2, timeout=30), natevents_line())
 t.sysctl_write("flush", 1)
 CAPTURE.last = time.time()
 CAPTURE.quiet(1.5)
-gone = sorted((e[0], e[2][1]) for e in nel_events(CAPTURE.datagrams[at:]) if e[2][0] == "192.0.2.1" and e[0] == DELETE)
+gone = sorted((e[0], e[2][1]) for e in nel_events(CAPTURE.datagrams) if e[2][0] == "192.0.2.1" and e[0] == DELETE)
 t.eq("...and exports their delete events", [(DELETE, 45000), (DELETE, 45001)], gone)
 
 # --- switching under a flood of new connections -------------------------------
@@ -321,13 +326,15 @@ t.sh(f"insmod {KO} protocol=10 destination=127.0.0.1:2055 natevents=1 natevents_
 t.sh("sysctl -qw net.netfilter.nf_conntrack_max=262144")
 t.ok("natevents_rcvbuf reads back", open("/sys/module/ipt_NETFLOW/parameters/natevents_rcvbuf").read().strip() == "16384")
 N = 5000 if DEBUG else 20000
+at = len(CAPTURE.datagrams)
 d, _ = phase(lambda: flood(N, 200000))
+d = d[at:]  # the module was loaded again: these carry their templates
 made = int(t.sh("ip netns exec nfr conntrack -C").stdout.strip())
 start, stop_, lost = nat_counts()
 t.eq(f"{N} new connections made as many conntrack entries", N, made)
 t.eq("events taken plus events counted lost are every connection made", made, start + lost)
 t.ok("the small queue did overflow (the bound was met)", lost > 0, natevents_line())
-creates = [e for e in nel_events(d) if e[0] == CREATE]
+creates = [e for e in nel_events(d) if e[0] == CREATE and e[2][2] == "10.2.0.99"]
 t.eq("every event taken was exported", start, len(creates))
 # rmmod while events are queued: no report (checked by the suite), clean exit.
 flood(2000, 300000)
