@@ -449,6 +449,13 @@ static struct pernet_operations nf_ctev_pernet_ops = {
 
 int nf_ctev_register(void)
 {
+	/*
+	 * Conntrack hands events to ctnetlink's notifier: without it loaded
+	 * (a modular kernel loads it only on its first use, asynchronously)
+	 * the first connections would go unreported. Built in or not built,
+	 * this fails harmlessly.
+	 */
+	request_module("nf_conntrack_netlink");
 	return register_pernet_subsys(&nf_ctev_pernet_ops);
 }
 

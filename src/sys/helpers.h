@@ -142,7 +142,8 @@ void nf_netdev_facts(struct net_device *dev, struct nf_netdev_facts *facts);
  * Without CONFIG_NF_CONNTRACK_EVENTS and CONFIG_NF_CT_NETLINK (NF_CT_EVENTS
  * undefined) nf_ctev_register() fails with -EOPNOTSUPP.
  *
- * nf_ctev_register() makes the kernel call the Rust entries
+ * nf_ctev_register() loads ctnetlink (and with it conntrack) if it is a
+ * module, then makes the kernel call the Rust entries
  * nf_nat_net_init() for every namespace, now and as they are created, and
  * nf_nat_net_pre_exit() for every namespace at nf_ctev_unregister() and as
  * they go away (while their conntrack entries still exist).
