@@ -55,25 +55,23 @@ struct Sockets {
     counts: NatCounts,
 }
 
-impl Sockets {
-    /// Takes every message queued on `s`, decoding each into `emit`.
-    fn take(counts: &mut NatCounts, s: &mut NetSocket, mut emit: impl FnMut(&NatEvent)) {
-        let now = epoch_ms();
-        s.sock.drain(MAX_PER_DRAIN, |bytes| {
-            let d = ctnetlink::decode(bytes, now, |ev| {
-                match ev.kind {
-                    NatEventKind::Create => counts.start += 1,
-                    NatEventKind::Delete => counts.stop += 1,
-                }
-                emit(&ev);
-            });
-            counts.malformed += u64::from(d.malformed);
+/// Takes the messages queued on `s` (up to [`MAX_PER_DRAIN`]), decoding
+/// each into `emit` and counting in `counts`.
+fn take(counts: &mut NatCounts, s: &mut NetSocket, mut emit: impl FnMut(&NatEvent)) {
+    let now = epoch_ms();
+    s.sock.drain(MAX_PER_DRAIN, |bytes| {
+        let d = ctnetlink::decode(bytes, now, |ev| {
+            match ev.kind {
+                NatEventKind::Create => counts.start += 1,
+                NatEventKind::Delete => counts.stop += 1,
+            }
+            emit(&ev);
         });
-        let drops = s.sock.drops();
-        counts.lost += u64::from(drops.wrapping_sub(s.drops_seen));
-        s.drops_seen = drops;
-    }
-
+        counts.malformed += u64::from(d.malformed);
+    });
+    let drops = s.sock.drops();
+    counts.lost += u64::from(drops.wrapping_sub(s.drops_seen));
+    s.drops_seen = drops;
 }
 
 /// Keeps `ev` in `kept` for the next drain, or counts it in `lost`.
@@ -179,7 +177,7 @@ impl NatCapture {
         let mut guard = self.sockets.lock();
         let s = &mut *guard;
         for sock in s.list.iter_mut().flatten() {
-            Sockets::take(&mut s.counts, sock, &mut emit);
+            take(&mut s.counts, sock, &mut emit);
         }
         for ev in s.kept.iter() {
             emit(ev);
@@ -254,7 +252,7 @@ impl NatCapture {
         let id = net.id();
         match s.list.iter_mut().find(|slot| slot.as_ref().is_some_and(|n| n.net == id)).and_then(Option::take) {
             Some(mut sock) => {
-                Sockets::take(&mut s.counts, &mut sock, |ev| keep(&mut s.kept, &mut lost, ev));
+                take(&mut s.counts, &mut sock, |ev| keep(&mut s.kept, &mut lost, ev));
                 if sock.events_off {
                     s.counts.blind = s.counts.blind.saturating_sub(1);
                 }
