@@ -67,7 +67,7 @@ netflow: registered: sysctl net.netflow
 ipt_NETFLOW: added destination 127.0.0.1:2055
 ipt_NETFLOW protocol version 5 (NetFlow) enabled.
 ipt_NETFLOW is loaded." "$(log_since "$mark")"
-check "version line" grep -Eq "^ipt_NETFLOW $version, srcversion [0-9A-F]+; aggr samp-h snmp\$" $stat
+check "version line" grep -Eq "^ipt_NETFLOW $version, srcversion [0-9A-F]+; aggr nel samp-h snmp\$" $stat
 check_eq "protocol line for v5" "Protocol version 5 (netflow)" "$(sed -n 2p $stat)"
 check "per-CPU table header" grep -qxF \
 	"cpu#     pps; <search found new [metric], trunc frag alloc maxflows>, traffic: <pkt, bytes>, drop: <pkt, bytes>" $stat
