@@ -259,7 +259,17 @@ for kind, name in ((CREATE, "ADD"), (DELETE, "DELETE")):
 t.sysctl_write("protocol", 10)
 listener = subprocess.Popen("exec ip netns exec nfr conntrack -E -e NEW,DESTROY -p udp", shell=True,
                             stdout=open(f"{WORK}/conntrack-E.txt", "w"), stderr=subprocess.STDOUT)
-time.sleep(1)
+
+
+def ct_listeners():
+    """Sockets in nfr subscribed to conntrack's new and destroy groups
+    (ours and conntrack -E's)."""
+    rows = t.sh("ip netns exec nfr cat /proc/net/netlink").stdout.splitlines()[1:]
+    return sum(1 for r in rows if r.split()[1] == "12" and int(r.split()[3], 16) & 5 == 5)
+
+
+# conntrack -E starts slowly under emulation: go once it listens.
+t.wait_for(lambda: ct_listeners() >= 2, timeout=60)
 d, _ = phase(lambda: (udp_send("nfa", A, 44000, B, 53), time.sleep(0.3),
                       t.sh("ip netns exec nfr conntrack -F")))
 time.sleep(0.5)
