@@ -15,7 +15,8 @@
 # raw files into build/bench/report.md (also printed).
 #
 # Guest knobs are passed through: BENCH_FLOWS, BENCH_REPS, BENCH_REPS_BIG,
-# BENCH_WINDOW, BENCH_EXPORT_REPS, BENCH_EXPORT_SECS (see the guest script).
+# BENCH_WINDOW, BENCH_EXPORT_REPS, BENCH_EXPORT_SECS, BENCH_NAT_REPS,
+# BENCH_NAT_SECS, BENCH_NAT_WARM, BENCH_NAT_PROTOCOL (see the guest scripts).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -42,7 +43,8 @@ for k in $kernels; do
 		[ -z "$theirs" ] && grep -E '^Error: |^test\.c:[0-9]+:[0-9]+: error|ipt_NETFLOW\.c:[0-9]+:[0-9]+: error' "$out/$k/theirs/theirs.log" |
 			head -n 6 | sed 's/^/# theirs-build-error /'
 		envs=()
-		for v in BENCH_FLOWS BENCH_REPS BENCH_REPS_BIG BENCH_WINDOW BENCH_EXPORT_REPS BENCH_EXPORT_SECS BENCH_DEBUG; do
+		for v in BENCH_FLOWS BENCH_REPS BENCH_REPS_BIG BENCH_WINDOW BENCH_EXPORT_REPS BENCH_EXPORT_SECS \
+			BENCH_NAT_REPS BENCH_NAT_SECS BENCH_NAT_WARM BENCH_NAT_PROTOCOL BENCH_DEBUG; do
 			[ -n "${!v:-}" ] && envs+=("$v=${!v}")
 		done
 		NF_VM_MEMORY=${NF_VM_MEMORY:-3G} NF_VM_TIMEOUT=${NF_VM_TIMEOUT:-5400} \

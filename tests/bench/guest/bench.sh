@@ -34,10 +34,13 @@
 # none.
 #
 # Output: one "R ..." line per measurement, "M ..." memory lines, "X ..."
-# export lines, "#" comments. The host script turns them into tables.
+# export lines, "N ..." NAT events lines (nat.sh), "#" comments. The host
+# script turns them into tables.
 #
 # Knobs (environment): BENCH_FLOWS, BENCH_REPS, BENCH_REPS_BIG (flow counts
-# above 100000), BENCH_WINDOW (s), BENCH_EXPORT_REPS, BENCH_EXPORT_SECS.
+# above 100000), BENCH_WINDOW (s), BENCH_EXPORT_REPS, BENCH_EXPORT_SECS;
+# BENCH_NAT_REPS (0: no NAT events workload), BENCH_NAT_SECS,
+# BENCH_NAT_WARM, BENCH_NAT_PROTOCOL (see nat.sh).
 set -u
 pktgen_ko=${1:?usage: bench.sh PKTGEN_KO OURS_BUILD_DIR [THEIRS_KO]}
 ours_dir=${2:?}
@@ -239,6 +242,10 @@ for rep in $(seq 1 "$export_reps"); do
 	[ $((rep % 2)) = 0 ] && [ ${#impls[@]} = 2 ] && order=(theirs ours)
 	for impl in "${order[@]}"; do export_run "$impl" "$rep"; done
 done
+
+# NAT events: ours with natevents=0 and =1 under a flood of new NATed
+# connections (see nat.sh).
+[ "${BENCH_NAT_REPS:-2}" -gt 0 ] && . "$here/nat.sh"
 
 echo "rem_device_all" >/proc/net/pktgen/kpktgend_0
 ip netns del nfb
