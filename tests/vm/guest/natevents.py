@@ -361,7 +361,10 @@ t.sh("sysctl -qw net.netfilter.nf_conntrack_max=262144")
 # No entry may expire (and report its deletion) while the flood runs.
 t.sh("ip netns exec nfr sysctl -qw net.netfilter.nf_conntrack_udp_timeout=600")
 t.ok("natevents_rcvbuf reads back", open("/sys/module/ipt_NETFLOW/parameters/natevents_rcvbuf").read().strip() == "16384")
-N = 100000
+# 100k connections take about 10 s on 6.12 and Debian's 7.3, and five
+# minutes on the debug kernel under emulation, where a fifth of them meets
+# the bound as surely.
+N = 20000 if os.environ.get("NF_DEBUG_KERNEL") == "1" else 100000
 at = len(CAPTURE.datagrams)
 began = time.time()
 d, _ = phase(lambda: flood(N, 200000))
