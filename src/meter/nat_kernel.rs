@@ -86,10 +86,12 @@ fn keep(kept: &mut KVec<NatEvent>, lost: &mut u64, ev: &NatEvent) {
 /// # Invariants
 ///
 /// Once [`NatCapture::init`] ran the mutexes are initialised and the
-/// capture does not move. While `switch` holds true the namespace hooks
-/// are registered and the capture is the one published in `CAPTURE`.
+/// capture does not move. `on` changes only under `switch`; while it is
+/// true outside `set_enabled` the namespace hooks are registered and the
+/// capture is the one published in `CAPTURE`.
 pub struct NatCapture {
-    switch: KMutex<bool>,
+    /// Serialises switching on and off.
+    switch: KMutex<()>,
     sockets: KMutex<Sockets>,
     /// Capture is on (from before the hooks are registered until after
     /// they are unregistered). With `has_kept`, read without a lock by the
@@ -107,7 +109,7 @@ static CAPTURE: AtomicPtr<NatCapture> = AtomicPtr::new(null_mut());
 impl NatCapture {
     fn new() -> Self {
         NatCapture {
-            switch: KMutex::new(false),
+            switch: KMutex::new(()),
             sockets: KMutex::new(Sockets { list: KVec::new(), kept: KVec::new(), counts: NatCounts::default() }),
             on: AtomicBool::new(false),
             has_kept: AtomicBool::new(false),
@@ -126,9 +128,9 @@ impl NatCapture {
         }
     }
 
-    /// Whether capture is on.
+    /// Whether capture is on (or being switched on).
     pub fn enabled(&self) -> bool {
-        *self.switch.lock()
+        self.on.load(Ordering::Acquire)
     }
 
     /// Switches capture on or off (may sleep). Switching off keeps the
@@ -140,8 +142,8 @@ impl NatCapture {
     /// registering the namespace hooks returned otherwise. Capture stays
     /// off then.
     pub fn set_enabled(&self, on: bool) -> Result {
-        let mut enabled = self.switch.lock();
-        if *enabled == on {
+        let _switching = self.switch.lock();
+        if self.on.load(Ordering::Acquire) == on {
             return Ok(());
         }
         if on {
@@ -157,11 +159,11 @@ impl NatCapture {
             }
         } else {
             crate::log_info!("ipt_NETFLOW: disable natevents.\n");
-            // SAFETY: registered, as `enabled` was true (type invariants).
+            // SAFETY: registered: `on` was true and only this function,
+            // under `switch`, changes it (type invariants).
             unsafe { ctevents::unregister() };
             self.on.store(false, Ordering::Release);
         }
-        *enabled = on;
         crate::params::natevents_param().set(c_int::from(on));
         Ok(())
     }
