@@ -4,7 +4,9 @@
 #   ./configure [--kdir=DIR]     once per kernel tree (make does it for you
 #                                with the running kernel's tree otherwise)
 #   make                         the module and the iptables extension
-#   make install                 both, then depmod
+#   make install                 both, then depmod; and the SNMP agent
+#                                (binary, MIB, systemd unit)
+#   make snmp-agent              the SNMP agent alone (cargo)
 #   make demo                    boot a VM, load, send traffic, show /proc
 #   make check                   every test tier (host, builds, VMs)
 #   make bench                   per-packet cost, memory per flow and export
@@ -34,15 +36,37 @@ libxt: config.mk
 # records its dependency on x_tables, so `modprobe ipt_NETFLOW` loads both.
 DEPMOD_BASE := $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH))
 
-install: all
+install: all install-snmp
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKEFLAGS) INSTALL_MOD_DIR=extra modules_install
 	depmod -a $(DEPMOD_BASE) $(KRELEASE)
 	$(MAKE) -C libxt XTABLES_LIBDIR=$(XTABLES_LIBDIR) install
 
-uninstall:
+uninstall: uninstall-snmp
 	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/extra/ipt_NETFLOW.ko*
 	depmod -a $(DEPMOD_BASE) $(KRELEASE)
 	$(MAKE) -C libxt XTABLES_LIBDIR=$(XTABLES_LIBDIR) uninstall
+
+# The SNMP agent: a userspace AgentX subagent (snmp-agent/, a cargo
+# workspace member) that snmpd's `master agentx` serves the MIB through.
+# It needs no crate from the network, hence --offline. Paths are Debian's
+# (net-snmp's MIB directory, systemd's unit directory); DESTDIR stages.
+SBINDIR ?= /usr/sbin
+MIBDIR ?= /usr/share/snmp/mibs
+UNITDIR ?= /lib/systemd/system
+SNMP_AGENT := target/release/ipt-netflow-snmp-agent
+
+snmp-agent:
+	cargo build --release --locked --offline -p ipt-netflow-snmp-agent
+
+install-snmp: snmp-agent
+	install -D -m 0755 $(SNMP_AGENT) $(DESTDIR)$(SBINDIR)/ipt-netflow-snmp-agent
+	install -D -m 0644 IPT-NETFLOW-MIB.my $(DESTDIR)$(MIBDIR)/IPT-NETFLOW-MIB.my
+	sed 's|@SBINDIR@|$(SBINDIR)|' snmp-agent/ipt-netflow-snmp-agent.service | \
+		install -D -m 0644 /dev/stdin $(DESTDIR)$(UNITDIR)/ipt-netflow-snmp-agent.service
+
+uninstall-snmp:
+	rm -f $(DESTDIR)$(SBINDIR)/ipt-netflow-snmp-agent $(DESTDIR)$(MIBDIR)/IPT-NETFLOW-MIB.my \
+		$(DESTDIR)$(UNITDIR)/ipt-netflow-snmp-agent.service
 
 clean:
 	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKEFLAGS) clean
@@ -61,4 +85,4 @@ check:
 bench:
 	tests/bench/bench.sh
 
-.PHONY: all module libxt install uninstall clean distclean demo check bench
+.PHONY: all module libxt install uninstall snmp-agent install-snmp uninstall-snmp clean distclean demo check bench

@@ -5,8 +5,10 @@
 # needs libclang >= 17, KASAN with Rust needs a clang-built kernel), bindgen,
 # the Rust sources the kernel builds `core` from, iptables and its extension
 # headers, qemu and virtme-ng for the VM tests, the collectors used to
-# decode exports, and smilint for the MIB (scripts/lint-mib.sh fetches the
-# base MIBs it needs). Idempotent: a second run only checks.
+# decode exports, snmpd and net-snmp's tools for the SNMP agent's suite (it
+# runs its own snmpd, on other ports), and smilint for the MIB
+# (scripts/base-mibs.sh fetches the base MIBs it needs). Idempotent: a
+# second run only checks.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +22,7 @@ apt_packages=(
 	iptables libxtables-dev iproute2 nftables
 	qemu-system-x86 busybox-static
 	linux-source-6.12
-	tshark nfdump conntrack
+	tshark nfdump conntrack snmpd snmp
 	smitools
 	debootstrap pahole
 )
