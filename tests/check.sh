@@ -9,8 +9,9 @@
 #
 # NF_KERNELS="6.12 7.3-debug 7.3-stock" selects the kernels; for a
 # developer's partial run, NF_TIERS="host build vm" the tiers and
-# NF_SUITES="foundation metering export collectors rcuconfig rules natevents parity"
-# the VM suites (a run that leaves any out says so in its last line). parity
+# NF_SUITES="foundation metering export collectors rcuconfig rules natevents snmp parity"
+# the VM suites (a run that leaves any out says so in its last line). snmp
+# (the SNMP agent with snmpd) runs on 6.12 and 7.3-stock. parity
 # compares our module with the original C module (Debian's
 # iptables-netflow-dkms 2.6, built here at test time, never committed),
 # which builds against 6.12 only: it runs there, and the run says so for
@@ -25,7 +26,7 @@ cd "$top"
 
 kernels=${NF_KERNELS:-6.12 7.3-debug 7.3-stock}
 tiers=${NF_TIERS:-host build vm}
-all_suites="foundation metering export collectors rcuconfig rules natevents parity"
+all_suites="foundation metering export collectors rcuconfig rules natevents snmp parity"
 read -r -a suites <<<"${NF_SUITES:-$all_suites}"
 partial=
 [ "$tiers" = "host build vm" ] && [ "${suites[*]}" = "$all_suites" ] ||
@@ -71,6 +72,30 @@ build_theirs() {
 	[ -n "$ko" ] && cp "$ko" "$(theirs_ko "$k")"
 }
 
+# The SNMP agent for the snmp suite, with the MIBs net-snmp's tools read
+# there (the base MIBs from scripts/base-mibs.sh): build/snmp.
+build_snmp() {
+	local mibs
+	cargo build --release --locked --offline -p ipt-netflow-snmp-agent || return 1
+	mibs=$(scripts/base-mibs.sh) || return 1
+	rm -rf build/snmp
+	mkdir -p build/snmp/mibs
+	cp target/release/ipt-netflow-snmp-agent build/snmp/ &&
+		cp "$mibs/SNMPv2-SMI.mib" "$mibs/SNMPv2-TC.mib" "$mibs/SNMPv2-CONF.mib" IPT-NETFLOW-MIB.my build/snmp/mibs/
+}
+
+# The agent's systemd unit as `make install-snmp` writes it, staged, with
+# the staged binary as its ExecStart (verify checks that it exists).
+verify_unit() {
+	local stage rc
+	stage=$(mktemp -d)
+	make -s install-snmp DESTDIR= SBINDIR="$stage/sbin" MIBDIR="$stage/mibs" UNITDIR="$stage/unit" &&
+		systemd-analyze verify "$stage/unit/ipt-netflow-snmp-agent.service"
+	rc=$?
+	rm -rf "$stage"
+	return $rc
+}
+
 log "installing what the tests need"
 scripts/install-deps.sh || die "could not install the dependencies"
 
@@ -92,10 +117,12 @@ fi
 
 tier "host: configure refuses unusable kernel trees" tests/configure.sh
 tier "host: smilint IPT-NETFLOW-MIB.my" scripts/lint-mib.sh
+tier "host: systemd-analyze verify ipt-netflow-snmp-agent.service" verify_unit
 tier "host: layers (imports only downwards; a planted upward one fails)" tests/layers.sh
 tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-60} s each)" tests/fuzz.sh
 fi
 
+has_tier build && has_suite snmp && tier "build: the SNMP agent (release) and the MIBs for its suite" build_snmp
 has_tier build && for k in $kernels; do
 	if [ "$k" = 7.3-stock ]; then
 		# Debian's kernel is not built: a trixie chroot with its headers and
@@ -124,6 +151,12 @@ has_tier vm && for k in $kernels; do
 	for s in "${suites[@]}"; do
 		if [ "$s" = parity ] && [ "$k" != "$parity_kernel" ]; then
 			log "vm $k: no parity suite (it runs on $parity_kernel only, the one kernel the original C module builds against)"
+			continue
+		fi
+		# The agent is a userspace program; what it reads and writes of the
+		# kernel (/proc, sysctls) the other suites check on this kernel.
+		if [ "$s" = snmp ] && [ "$k" = 7.3-debug ]; then
+			log "vm $k: no snmp suite (it runs on 6.12 and 7.3-stock)"
 			continue
 		fi
 		ksuites+=("$s")
