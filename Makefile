@@ -5,7 +5,8 @@
 #                                with the running kernel's tree otherwise)
 #   make                         the module and the iptables extension
 #   make install                 both, then depmod; and the SNMP agent
-#                                (binary, MIB, systemd unit)
+#                                (binary, MIB, systemd unit); each alone:
+#                                install-module, install-libxt, install-snmp
 #   make snmp-agent              the SNMP agent alone (cargo)
 #   make demo                    boot a VM, load, send traffic, show /proc
 #   make check                   every test tier (host, builds, VMs)
@@ -36,9 +37,13 @@ libxt: config.mk
 # records its dependency on x_tables, so `modprobe ipt_NETFLOW` loads both.
 DEPMOD_BASE := $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH))
 
-install: all install-snmp
+install: install-module install-libxt install-snmp
+
+install-module: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKEFLAGS) INSTALL_MOD_DIR=extra modules_install
 	depmod -a $(DEPMOD_BASE) $(KRELEASE)
+
+install-libxt: libxt
 	$(MAKE) -C libxt XTABLES_LIBDIR=$(XTABLES_LIBDIR) install
 
 uninstall: uninstall-snmp
@@ -48,7 +53,8 @@ uninstall: uninstall-snmp
 
 # The SNMP agent: a userspace AgentX subagent (snmp-agent/, a cargo
 # workspace member) that snmpd's `master agentx` serves the MIB through.
-# It needs no crate from the network, hence --offline. Paths are Debian's
+# It depends on no crate from crates.io, but cargo reads the index once for
+# the workspace's lock file (the host tests' crates). Paths are Debian's
 # (net-snmp's MIB directory, systemd's unit directory); DESTDIR stages.
 SBINDIR ?= /usr/sbin
 MIBDIR ?= /usr/share/snmp/mibs
@@ -56,7 +62,7 @@ UNITDIR ?= /lib/systemd/system
 SNMP_AGENT := target/release/ipt-netflow-snmp-agent
 
 snmp-agent:
-	cargo build --release --locked --offline -p ipt-netflow-snmp-agent
+	cargo build --release --locked -p ipt-netflow-snmp-agent
 
 install-snmp: snmp-agent
 	install -D -m 0755 $(SNMP_AGENT) $(DESTDIR)$(SBINDIR)/ipt-netflow-snmp-agent
@@ -85,4 +91,4 @@ check:
 bench:
 	tests/bench/bench.sh
 
-.PHONY: all module libxt install uninstall snmp-agent install-snmp uninstall-snmp clean distclean demo check bench
+.PHONY: all module libxt install install-module install-libxt uninstall snmp-agent install-snmp uninstall-snmp clean distclean demo check bench

@@ -76,7 +76,7 @@ build_theirs() {
 # there (the base MIBs from scripts/base-mibs.sh): build/snmp.
 build_snmp() {
 	local mibs
-	cargo build --release --locked --offline -p ipt-netflow-snmp-agent || return 1
+	cargo build --release --locked -p ipt-netflow-snmp-agent || return 1
 	mibs=$(scripts/base-mibs.sh) || return 1
 	rm -rf build/snmp
 	mkdir -p build/snmp/mibs

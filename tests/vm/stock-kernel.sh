@@ -148,8 +148,8 @@ unpack_kernel() {
 
 # configure + make in the chroot, in build/7.3-stock (synced by
 # build-module.sh), like an operator on trixie: ./configure --kdir=<headers>
-# rebuilds the Rust artefacts on first use. Then `make install` into
-# Debian's unpacked modules tree, which the VM boots with.
+# rebuilds the Rust artefacts on first use. Then `make install-module
+# install-libxt` into Debian's unpacked modules tree, which the VM boots with.
 build() {
 	local root clippy=
 	root=$(make_chroot)
@@ -167,7 +167,10 @@ build() {
 			{ cat build.log >&2; echo "the module does not build against Debian $1" >&2; exit 1; }
 		if grep -Ei "warning[:[]" build.log >&2; then echo "the module builds with warnings against Debian $1" >&2; exit 1; fi
 		echo "module build: $(($(date +%s) - t)) s" >>timing.log
-		make -s install KMAKEFLAGS="$kmake" INSTALL_MOD_PATH=/nf/kernel/usr >install.log 2>&1 || { cat install.log >&2; exit 1; }
+		# The SNMP agent (make install-snmp) is userspace and built on the
+		# host; cargo here would need the crates.io index.
+		make -s install-module install-libxt KMAKEFLAGS="$kmake" INSTALL_MOD_PATH=/nf/kernel/usr >install.log 2>&1 ||
+			{ cat install.log >&2; exit 1; }
 		modinfo -F vermagic ipt_NETFLOW.ko >vermagic
 	' build "$release" "$clippy" "$(date +%s)"
 	# The guest runs this machine's iptables: its extension is built here,
