@@ -300,40 +300,27 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
+    /// The next `N` bytes as a big-endian number's bytes, whatever the
+    /// PDU's byte order.
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.bytes(N)?);
+        if !self.big {
+            a.reverse();
+        }
+        Ok(a)
+    }
+
     fn u16(&mut self) -> Result<u16, DecodeError> {
-        let b: [u8; 2] = self
-            .bytes(2)?
-            .try_into()
-            .map_err(|_| DecodeError::Truncated)?;
-        Ok(if self.big {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        })
+        Ok(u16::from_be_bytes(self.array()?))
     }
 
     fn u32(&mut self) -> Result<u32, DecodeError> {
-        let b: [u8; 4] = self
-            .bytes(4)?
-            .try_into()
-            .map_err(|_| DecodeError::Truncated)?;
-        Ok(if self.big {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
+        Ok(u32::from_be_bytes(self.array()?))
     }
 
     fn u64(&mut self) -> Result<u64, DecodeError> {
-        let b: [u8; 8] = self
-            .bytes(8)?
-            .try_into()
-            .map_err(|_| DecodeError::Truncated)?;
-        Ok(if self.big {
-            u64::from_be_bytes(b)
-        } else {
-            u64::from_le_bytes(b)
-        })
+        Ok(u64::from_be_bytes(self.array()?))
     }
 
     /// An object identifier and its include flag (RFC 2741 5.1).

@@ -102,6 +102,9 @@ fn main() -> ExitCode {
         // Log a failure once, not at every retry.
         let e = match result {
             Ok(()) => "the master agent closed the session".to_string(),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                "the master agent went away".to_string()
+            }
             Err(e) => format!("{}: {e}", o.socket),
         };
         if e != last_error {

@@ -188,11 +188,7 @@ impl SetTransaction {
         let mut writes = Vec::with_capacity(vbs.len());
         for (i, vb) in vbs.iter().enumerate() {
             let index = u16::try_from(i + 1).unwrap_or(u16::MAX);
-            let text = check(src, vb).map_err(|e| (e, index))?;
-            let Some((o, _)) = mib::lookup(&vb.name) else {
-                return Err((SnmpError::NotWritable, index));
-            };
-            let sysctl = o.sysctl().ok_or((SnmpError::NotWritable, index))?;
+            let (sysctl, text) = check(src, vb).map_err(|e| (e, index))?;
             writes.push(Write {
                 sysctl,
                 text,
@@ -240,8 +236,8 @@ impl SetTransaction {
     }
 }
 
-/// The text a SET of `vb` writes, or why it is refused.
-fn check(src: &mut dyn Source, vb: &VarBind) -> Result<String, SnmpError> {
+/// The sysctl a SET of `vb` writes and its text, or why it is refused.
+fn check(src: &mut dyn Source, vb: &VarBind) -> Result<(&'static str, String), SnmpError> {
     let (o, inst) = mib::lookup(&vb.name).ok_or(SnmpError::NotWritable)?;
     let sysctl = o.sysctl().ok_or(SnmpError::NotWritable)?;
     if inst != [0] {
@@ -254,12 +250,12 @@ fn check(src: &mut dyn Source, vb: &VarBind) -> Result<String, SnmpError> {
     match (o.syntax, &vb.value) {
         (Syntax::Integer, Value::Integer(v)) => {
             check_number(sysctl, *v)?;
-            Ok(v.to_string())
+            Ok((sysctl, v.to_string()))
         }
         (Syntax::Text, Value::OctetString(bytes)) => {
             let text = std::str::from_utf8(bytes).map_err(|_| SnmpError::WrongValue)?;
             check_text(sysctl, text)?;
-            Ok(text.to_string())
+            Ok((sysctl, text.to_string()))
         }
         _ => Err(SnmpError::WrongType),
     }
