@@ -449,13 +449,20 @@ static struct pernet_operations nf_ctev_pernet_ops = {
 
 int nf_ctev_register(void)
 {
+	int err;
+
 	/*
 	 * Conntrack hands events to ctnetlink's notifier: without it loaded
 	 * (a modular kernel loads it only on its first use, asynchronously)
-	 * the first connections would go unreported. Built in or not built,
-	 * this fails harmlessly.
+	 * the first connections would go unreported. Built in, modprobe
+	 * answers 0. A failure (no modprobe, a kernel that forbids module
+	 * loading) does not stop capture: ctnetlink may already be loaded, or
+	 * be loaded later; the log says why events may be missing.
 	 */
-	request_module("nf_conntrack_netlink");
+	err = request_module("nf_conntrack_netlink");
+	if (err)
+		pr_warn("ipt_NETFLOW: loading nf_conntrack_netlink failed (%d): NAT events flow only once it is loaded\n",
+			err);
 	return register_pernet_subsys(&nf_ctev_pernet_ops);
 }
 
