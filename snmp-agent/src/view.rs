@@ -6,7 +6,7 @@
 //! captured text and the daemon with the real files.
 
 use crate::agentx::{Oid, SearchRange, SnmpError, Value, VarBind};
-use crate::mib::{self, Object, Source as From, Syntax, OBJECTS};
+use crate::mib::{self, Object, Origin, Syntax, OBJECTS};
 use crate::stats::Stats;
 use crate::values;
 use ipt_netflow::export::destination::Destinations;
@@ -42,30 +42,30 @@ pub fn instances(src: &mut dyn Source) -> Vec<VarBind> {
                 value,
             })
         };
-        match o.source {
-            From::ModuleName => out.extend(scalar(
+        match o.origin {
+            Origin::ModuleName => out.extend(scalar(
                 loaded.map(|_| Value::OctetString(b"ipt_NETFLOW".to_vec())),
             )),
-            From::ModuleLoadTime => out.extend(scalar(
+            Origin::ModuleLoadTime => out.extend(scalar(
                 loaded.map(|t| Value::OctetString(values::date_and_time(t))),
             )),
-            From::ModuleFile(f) => out.extend(scalar(
+            Origin::ModuleFile(f) => out.extend(scalar(
                 src.module_file(f)
                     .and_then(|t| values::from_text(o.syntax, &t)),
             )),
-            From::Sysctl(f) => out.extend(scalar(
+            Origin::Sysctl(f) => out.extend(scalar(
                 src.sysctl(f).and_then(|t| values::from_text(o.syntax, &t)),
             )),
-            From::Total(name) => {
+            Origin::Total(name) => {
                 let v = src
                     .stats()
                     .and_then(|s| s.total(name))
                     .and_then(|t| values::from_text(o.syntax, t));
                 out.extend(scalar(v));
             }
-            From::CpuColumn(col) | From::SockColumn(col) => {
+            Origin::CpuColumn(col) | Origin::SockColumn(col) => {
                 let Some(stats) = src.stats() else { continue };
-                let rows = if matches!(o.source, From::CpuColumn(_)) {
+                let rows = if matches!(o.origin, Origin::CpuColumn(_)) {
                     &stats.cpus
                 } else {
                     &stats.socks
@@ -199,19 +199,21 @@ impl SetTransaction {
     }
 
     /// CommitSet: writes in order; when the module refuses one, what was
-    /// written before it is put back and the SET fails there.
+    /// written before it is put back (without waiting for an UndoSet the
+    /// master may never send) and the SET fails there: commitFailed, or
+    /// undoFailed when something could not be put back.
     pub fn commit(&mut self, src: &mut dyn Source) -> Result<(), SetError> {
         for i in 0..self.writes.len() {
             let w = &mut self.writes[i];
-            w.old = src.sysctl(w.sysctl);
+            let old = src.sysctl(w.sysctl);
             if src.write_sysctl(w.sysctl, &w.text).is_err() {
-                self.writes[i].old = None;
-                self.undo(src).ok();
+                self.undo(src)?;
                 return Err((
                     SnmpError::CommitFailed,
                     u16::try_from(i + 1).unwrap_or(u16::MAX),
                 ));
             }
+            self.writes[i].old = old;
         }
         Ok(())
     }
@@ -301,6 +303,8 @@ mod tests {
         stats: Stats,
         writes: Vec<(String, String)>,
         refuse: Option<&'static str>,
+        /// Writes accepted before every further one fails.
+        writes_left: Option<usize>,
     }
 
     impl Source for Captured {
@@ -321,9 +325,10 @@ mod tests {
             self.sysctls.get(name).cloned()
         }
         fn write_sysctl(&mut self, name: &str, text: &str) -> io::Result<()> {
-            if self.refuse == Some(name) {
+            if self.refuse == Some(name) || self.writes_left == Some(0) {
                 return Err(io::Error::from_raw_os_error(22));
             }
+            self.writes_left = self.writes_left.map(|n| n - 1);
             self.writes.push((name.to_string(), text.to_string()));
             self.sysctls.insert(name.to_string(), format!("{text}\n"));
             Ok(())
@@ -647,5 +652,19 @@ mod tests {
         assert_eq!(t.commit(&mut c), Err((SnmpError::CommitFailed, 2)));
         assert_eq!(c.sysctl("active_timeout").unwrap(), "1800\n");
         assert_eq!(c.sysctl("hashsize").unwrap(), "8192\n");
+    }
+
+    #[test]
+    fn a_commit_that_cannot_put_back_says_undo_failed() {
+        let mut c = loaded();
+        c.writes_left = Some(1);
+        let vbs = [
+            set(&[1, 2, 4, 0], Value::Integer(60)),
+            set(&[1, 2, 5, 0], Value::Integer(30)),
+        ];
+        let mut t = SetTransaction::test(&mut c, &vbs).unwrap();
+        assert_eq!(t.commit(&mut c), Err((SnmpError::UndoFailed, 1)));
+        assert_eq!(c.sysctl("active_timeout").unwrap(), "60\n");
+        assert_eq!(c.sysctl("inactive_timeout").unwrap(), "15\n");
     }
 }
