@@ -28,7 +28,7 @@ pub enum Syntax {
 
 /// Where an object's value is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
+pub enum Origin {
     /// The module's name, present while the module is loaded.
     ModuleName,
     /// A file of /sys/module/ipt_NETFLOW.
@@ -56,14 +56,14 @@ pub struct Object {
     /// Type on the wire.
     pub syntax: Syntax,
     /// Where the value comes from.
-    pub source: Source,
+    pub origin: Origin,
 }
 
 impl Object {
     /// The sysctl a SET writes, for the read-write objects.
     pub fn sysctl(&self) -> Option<&'static str> {
-        match self.source {
-            Source::Sysctl(name) => Some(name),
+        match self.origin {
+            Origin::Sysctl(name) => Some(name),
             _ => None,
         }
     }
@@ -73,17 +73,17 @@ const fn object(
     name: &'static str,
     arcs: &'static [u32],
     syntax: Syntax,
-    source: Source,
+    origin: Origin,
 ) -> Object {
     Object {
         name,
         arcs,
         syntax,
-        source,
+        origin,
     }
 }
 
-use Source::*;
+use Origin::*;
 use Syntax::*;
 
 /// Every object, in identifier order.

@@ -39,10 +39,8 @@ fn hundredths(text: &str) -> Option<u64> {
     if !frac.bytes().all(|b| b.is_ascii_digit()) || int.is_empty() {
         return None;
     }
-    let mut cents = 0;
-    for (i, b) in frac.bytes().chain([b'0', b'0']).take(2).enumerate() {
-        cents += u64::from(b - b'0') * if i == 0 { 10 } else { 1 };
-    }
+    let mut digits = frac.bytes().map(|b| u64::from(b - b'0')).chain([0, 0]);
+    let cents = digits.next()? * 10 + digits.next()?;
     int.parse::<u64>()
         .ok()?
         .checked_mul(100)?
