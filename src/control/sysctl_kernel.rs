@@ -278,8 +278,8 @@ impl Handler for Destination {
         let len = text.iter().position(|&b| b == 0).unwrap_or(DEST_SIZE);
         let s = core::str::from_utf8(&text[..len]).map_err(|_| EINVAL)?;
         let text = s.trim_end();
-        if parse_each(text, |_| {}).is_err() {
-            crate::log_err!("ipt_NETFLOW: can't parse destination: {}\n", text);
+        if let Err(e) = parse_each(text, |_| {}) {
+            crate::log_err!("ipt_NETFLOW: can't parse destination: {}: {}\n", text, e);
             return Err(EINVAL);
         }
         with_work(|_, scanner| scanner.with_exporter(|e| e.replace_destinations(text))).ok_or(ENODEV)?

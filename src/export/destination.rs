@@ -98,6 +98,22 @@ pub enum DestinationError {
     TooMany,
 }
 
+impl fmt::Display for DestinationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DestinationError::BadAddress => f.write_str("an address is neither IPv4 nor IPv6"),
+            DestinationError::BadPort => f.write_str("a port is not a number from 0 to 65535"),
+            DestinationError::BadInterface => {
+                write!(
+                    f,
+                    "an interface name after % is empty or longer than {IFNAME_MAX}"
+                )
+            }
+            DestinationError::TooMany => write!(f, "more than {MAX_DESTINATIONS} destinations"),
+        }
+    }
+}
+
 /// A parsed `destination` value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Destinations {

@@ -213,8 +213,8 @@ impl Exporter {
     /// `text` (EINVAL, and nothing changed, if it does not parse); templates
     /// are sent again to the new ones.
     pub fn set_destinations(&mut self, text: &str) -> Result {
-        let n = parse_each(text, |_| {}).map_err(|_| {
-            crate::log_err!("ipt_NETFLOW: can't parse destination: {}\n", text);
+        let n = parse_each(text, |_| {}).map_err(|e| {
+            crate::log_err!("ipt_NETFLOW: can't parse destination: {}: {}\n", text, e);
             EINVAL
         })?;
         let mut socks = KVec::with_capacity(n, GFP_KERNEL)?;
