@@ -9,9 +9,10 @@
 #
 # NF_KERNELS="6.12 7.3-debug 7.3-stock" selects the kernels; for a
 # developer's partial run, NF_TIERS="host build vm" the tiers and
-# NF_SUITES="foundation metering export collectors rcuconfig rules natevents snmp parity"
+# NF_SUITES="foundation metering export collectors rcuconfig rules natevents snmp command parity"
 # the VM suites (a run that leaves any out says so in its last line). snmp
-# (the SNMP agent with snmpd) runs on 6.12 and 7.3-stock. parity
+# (the SNMP agent with snmpd) and command (the operator's ipt_netflow) run
+# on 6.12 and 7.3-stock. parity
 # compares our module with the original C module (Debian's
 # iptables-netflow-dkms 2.6, built here at test time, never committed),
 # which builds against 6.12 only: it runs there, and the run says so for
@@ -26,7 +27,7 @@ cd "$top"
 
 kernels=${NF_KERNELS:-6.12 7.3-debug 7.3-stock}
 tiers=${NF_TIERS:-host build vm}
-all_suites="foundation metering export collectors rcuconfig rules natevents snmp parity"
+all_suites="foundation metering export collectors rcuconfig rules natevents snmp command parity"
 read -r -a suites <<<"${NF_SUITES:-$all_suites}"
 partial=
 [ "$tiers" = "host build vm" ] && [ "${suites[*]}" = "$all_suites" ] ||
@@ -84,16 +85,34 @@ build_snmp() {
 		cp "$mibs/SNMPv2-SMI.mib" "$mibs/SNMPv2-TC.mib" "$mibs/SNMPv2-CONF.mib" IPT-NETFLOW-MIB.my build/snmp/mibs/
 }
 
-# The agent's systemd unit as `make install-snmp` writes it, staged, with
-# the staged binary as its ExecStart (verify checks that it exists).
-verify_unit() {
+# The operator's command for the command suite, with its unit as `make
+# install-command` writes it: build/command.
+build_command() {
+	rm -rf build/command
+	make -s install-command DESTDIR="$top/build/command/stage" SBINDIR=/usr/sbin &&
+		cp build/command/stage/usr/sbin/ipt_netflow build/command/stage/lib/systemd/system/ipt_netflow.service build/command/
+}
+
+# The units as `make install-snmp` and `make install-command` write them,
+# staged, with the staged binaries as their ExecStart (verify checks that
+# they exist); and the manual pages, through man's own checks.
+verify_units() {
 	local stage rc
 	stage=$(mktemp -d)
-	make -s install-snmp DESTDIR= SBINDIR="$stage/sbin" MIBDIR="$stage/mibs" UNITDIR="$stage/unit" &&
-		systemd-analyze verify "$stage/unit/ipt-netflow-snmp-agent.service"
+	make -s install-snmp install-command DESTDIR= SBINDIR="$stage/sbin" MIBDIR="$stage/mibs" \
+		UNITDIR="$stage/unit" MANDIR="$stage/man" &&
+		systemd-analyze verify "$stage/unit/ipt-netflow-snmp-agent.service" "$stage/unit/ipt_netflow.service" &&
+		check_man "$stage"/man/man8/*.8
 	rc=$?
 	rm -rf "$stage"
 	return $rc
+}
+check_man() {
+	local page warn
+	for page in "$@"; do
+		warn=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
+		[ -z "$warn" ] || { echo "$page: $warn"; return 1; }
+	done
 }
 
 log "installing what the tests need"
@@ -117,12 +136,13 @@ fi
 
 tier "host: configure refuses unusable kernel trees" tests/configure.sh
 tier "host: smilint IPT-NETFLOW-MIB.my" scripts/lint-mib.sh
-tier "host: systemd-analyze verify ipt-netflow-snmp-agent.service" verify_unit
+tier "host: systemd-analyze verify of both units, man --warnings of the pages" verify_units
 tier "host: layers (imports only downwards; a planted upward one fails)" tests/layers.sh
 tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-60} s each)" tests/fuzz.sh
 fi
 
 has_tier build && has_suite snmp && tier "build: the SNMP agent (release) and the MIBs for its suite" build_snmp
+has_tier build && has_suite command && tier "build: the operator's command (release) and its unit" build_command
 has_tier build && for k in $kernels; do
 	if [ "$k" = 7.3-stock ]; then
 		# Debian's kernel is not built: a trixie chroot with its headers and
@@ -153,10 +173,11 @@ has_tier vm && for k in $kernels; do
 			log "vm $k: no parity suite (it runs on $parity_kernel only, the one kernel the original C module builds against)"
 			continue
 		fi
-		# The agent is a userspace program; what it reads and writes of the
-		# kernel (/proc, sysctls) the other suites check on this kernel.
-		if [ "$s" = snmp ] && [ "$k" = 7.3-debug ]; then
-			log "vm $k: no snmp suite (it runs on 6.12 and 7.3-stock)"
+		# The agent and the command are userspace programs; what they read
+		# and write of the kernel (/proc, sysctls) the other suites check on
+		# this kernel.
+		if { [ "$s" = snmp ] || [ "$s" = command ]; } && [ "$k" = 7.3-debug ]; then
+			log "vm $k: no $s suite (it runs on 6.12 and 7.3-stock)"
 			continue
 		fi
 		ksuites+=("$s")
