@@ -94,14 +94,16 @@ build_command() {
 }
 
 # The units as `make install-snmp` and `make install-command` write them,
-# staged, with the staged binaries as their ExecStart (verify checks that
-# they exist); and the manual pages, through man's own checks.
+# staged, with the staged binaries as their ExecStart and the staged pages
+# as their Documentation (verify checks that both exist); and the manual
+# pages, through man's own checks.
 verify_units() {
 	local stage rc
 	stage=$(mktemp -d)
 	make -s install-snmp install-command DESTDIR= SBINDIR="$stage/sbin" MIBDIR="$stage/mibs" \
 		UNITDIR="$stage/unit" MANDIR="$stage/man" &&
-		systemd-analyze verify "$stage/unit/ipt-netflow-snmp-agent.service" "$stage/unit/ipt_netflow.service" &&
+		MANPATH="$stage/man" systemd-analyze verify "$stage/unit/ipt-netflow-snmp-agent.service" \
+			"$stage/unit/ipt_netflow.service" &&
 		check_man "$stage"/man/man8/*.8
 	rc=$?
 	rm -rf "$stage"
