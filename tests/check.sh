@@ -152,6 +152,9 @@ has_tier build && for k in $kernels; do
 		# rebuilds the Rust artefacts and must refuse another rustc.
 		tier "build: trixie chroot with Debian's 7.3 kernel packages" tests/vm/stock-kernel.sh chroot
 		tier "build: configure refuses rustup's rustc for Debian's 7.3" tests/vm/stock-kernel.sh wrong-rustc
+		# The command suite loads the module DKMS built there.
+		has_suite command && tier "build: DKMS add, build, install, autoinstall, remove against Debian's 7.3" \
+			tests/vm/stock-kernel.sh dkms
 	else
 		tier "build: kernel $k" scripts/build-kernel.sh "$k"
 	fi
@@ -194,6 +197,7 @@ has_tier vm && for k in $kernels; do
 	# would take this kernel's VM from 17 to 28 minutes.
 	envs=(env)
 	[ "$k" = 7.3-debug ] && envs+=(NF_PROTOS=10)
+	[ "$k" = 7.3-stock ] && has_suite command && envs+=("NF_DKMS_KO=$top/build/7.3-stock-dkms/out/ipt_NETFLOW.ko")
 	[ -n "${NF_PLANT:-}" ] && envs+=("NF_PLANT=$NF_PLANT")
 	[ "$k" = "$parity_kernel" ] && has_suite parity && [ -f "$(theirs_ko "$k")" ] &&
 		envs+=("NF_THEIRS_KO=$(theirs_ko "$k")")

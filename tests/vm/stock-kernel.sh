@@ -18,6 +18,12 @@
 #   stock-kernel.sh wrong-rustc   configure with rustup's 1.85.1 instead of
 #                                 Debian's; passes when configure refuses it
 #                                 with the crate-hash mismatch message
+#   stock-kernel.sh dkms          DKMS in the chroot, as an operator runs it:
+#                                 make install-src, dkms add, build, install
+#                                 for Debian's kernel, then what a kernel
+#                                 upgrade runs (dkms autoinstall) after an
+#                                 unbuild; the installed module is copied to
+#                                 build/7.3-stock-dkms/ for the VM
 #   stock-kernel.sh kernel        unpack Debian's image and modules, point
 #                                 /lib/modules/<release> there; print the
 #                                 image (run-vm.sh boots it)
@@ -39,7 +45,7 @@ suite=trixie-backports
 chroot_packages=(
 	rustc rust-src bindgen libclang-19-dev clang-19 gcc gcc-14 make flex bison bc
 	libelf-dev libssl-dev openssl python3 cpio kmod pahole xz-utils binutils rsync
-	pkg-config libxtables-dev linux-base gcc-14-for-host
+	pkg-config libxtables-dev linux-base gcc-14-for-host dkms
 )
 # The kernel packages, from trixie-backports.
 kernel_packages=(
@@ -208,11 +214,57 @@ wrong_rustc() {
 	echo "ok - configure refuses rustup's rustc $want for Debian's $release (crate hash mismatch, wrong rustc)"
 }
 
-cmd=${1:?usage: stock-kernel.sh chroot|build|wrong-rustc|kernel}
+# DKMS with the repository's dkms.conf, in the chroot. Its state (the
+# dkms tree, the installed module) lives in scratch directories bound over
+# the chroot's, so every run starts from nothing; the sources go where
+# `make install-src` puts them, and are removed again.
+dkms_check() {
+	local root name version scratch
+	root=$(make_chroot)
+	name=$(sed -n 's/^PACKAGE_NAME="\(.*\)"/\1/p' "$top/dkms.conf")
+	version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
+	scratch=$top/build/$flavor-dkms
+	rm -rf "$scratch"
+	# The modules directory as the headers package leaves it: the link to
+	# the build tree, which DKMS builds against.
+	mkdir -p "$scratch/tree" "$scratch/modules" "$scratch/out"
+	ln -s "/usr/src/linux-headers-$release" "$scratch/modules/build"
+	local start=$SECONDS
+	NF_BIND="$scratch/tree:/var/lib/dkms $scratch/modules:/lib/modules/$release $scratch/out:/nf/out" \
+		run_in "$root" bash -euc '
+		release=$1 name=$2 version=$3 src=/usr/src/$2-$3
+		trap "rm -rf $src" EXIT
+		step() { echo "\$ $*"; "$@" 2>&1 | tail -n 15; }
+		installed() { dkms status -m "$name" -v "$version" -k "$release" | grep -q ": installed"; }
+		make -s -C /nf/src install-src SRC_DEST="$src"
+		step dkms add -m "$name" -v "$version"
+		step dkms build -m "$name" -v "$version" -k "$release"
+		step dkms install -m "$name" -v "$version" -k "$release"
+		installed || { echo "dkms install did not install it"; exit 1; }
+		ko=$(find /lib/modules/$release/updates -name "ipt_NETFLOW.ko*" | head -n1)
+		[ -n "$ko" ] || { echo "no ipt_NETFLOW.ko under updates/"; exit 1; }
+		echo "installed: $ko, vermagic $(modinfo -F vermagic "$ko")"
+		cp "$ko" /nf/out/
+		# A kernel upgrade: the kernel packages hooks run dkms autoinstall,
+		# which must build and install what AUTOINSTALL=yes names.
+		step dkms unbuild -m "$name" -v "$version" -k "$release"
+		! installed || { echo "dkms unbuild left it installed"; exit 1; }
+		step dkms autoinstall -k "$release"
+		installed || { echo "dkms autoinstall did not rebuild it"; exit 1; }
+		step dkms remove -m "$name" -v "$version" --all
+		[ -z "$(dkms status -m "$name")" ] || { echo "dkms remove left it"; exit 1; }
+	' dkms "$release" "$name" "$version" || die "DKMS failed against Debian $release"
+	[ -n "$(ls "$scratch/out")" ] || die "DKMS installed no module"
+	log "DKMS add, build, install, autoinstall and remove against Debian $release in $((SECONDS - start)) s"
+	echo "$scratch/out/$(ls "$scratch/out")"
+}
+
+cmd=${1:?usage: stock-kernel.sh chroot|build|dkms|wrong-rustc|kernel}
 shift
 case "$cmd" in
 chroot) make_chroot ;;
 build) build ;;
+dkms) dkms_check ;;
 wrong-rustc) wrong_rustc ;;
 kernel) # prints the image to boot, after making its modules reachable
 	unpack_kernel

@@ -5,6 +5,8 @@
 # BUILD_DIR/../command, built by check.sh), and the module where modprobe
 # finds it, as `make install-module` or a package does (Debian's 7.3 tree
 # has it already: the build put it there); command.py does the rest.
+# NF_DKMS_KO (on Debian's kernel): the module that DKMS built and installed
+# in the trixie chroot (stock-kernel.sh dkms), which must load here too.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -12,7 +14,7 @@ build=${1:?usage: command.sh BUILD_DIR}
 staged=$build/../command
 export XTABLES_LIBDIR=$build/libxt:/usr/lib/x86_64-linux-gnu/xtables
 
-plan 1 # and command.py states its own
+plan $((1 + ${NF_DKMS_KO:+2})) # and command.py states its own
 echo "# kernel $(uname -r), $(nproc) CPUs"
 dmesg_start
 kmemleak_reset
@@ -35,5 +37,11 @@ fi
 python3 "$here/command.py" "$build" 2>&1 | tee /tmp/command.out
 grep -q '^# command.py done' /tmp/command.out || fail "command.py ran to the end" "$(tail -n 20 /tmp/command.out)"
 check "the module is unloaded at the end" sh -c '! lsmod | grep -q "^ipt_NETFLOW "'
+if [ -n "${NF_DKMS_KO:-}" ]; then
+	check "the module DKMS built for this kernel loads" insmod "$NF_DKMS_KO" destination=127.0.0.1:2055
+	check_eq "...and is ours (/proc's first line)" "ipt_NETFLOW $(cat "$build/VERSION")," \
+		"$(head -n 1 /proc/net/stat/ipt_netflow 2>&1 | awk '{ print $1, $2 }')"
+	rmmod ipt_NETFLOW
+fi
 rm -f /usr/sbin/ipt_netflow /lib/systemd/system/ipt_netflow.service /var/log/ipt_netflow.log
 suite_end
