@@ -85,14 +85,6 @@ build_snmp() {
 		cp "$mibs/SNMPv2-SMI.mib" "$mibs/SNMPv2-TC.mib" "$mibs/SNMPv2-CONF.mib" IPT-NETFLOW-MIB.my build/snmp/mibs/
 }
 
-# The operator's command for the command suite, with its unit as `make
-# install-command` writes it: build/command.
-build_command() {
-	rm -rf build/command
-	make -s install-command DESTDIR="$top/build/command/stage" SBINDIR=/usr/sbin &&
-		cp build/command/stage/usr/sbin/ipt_netflow build/command/stage/lib/systemd/system/ipt_netflow.service build/command/
-}
-
 # The units as `make install-snmp` and `make install-command` write them,
 # staged, with the staged binaries as their ExecStart and the staged pages
 # as their Documentation (verify checks that both exist); and the manual
@@ -144,7 +136,7 @@ tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-60} s each)" tests/fuzz.sh
 fi
 
 has_tier build && has_suite snmp && tier "build: the SNMP agent (release) and the MIBs for its suite" build_snmp
-has_tier build && has_suite command && tier "build: the operator's command (release) and its unit" build_command
+has_tier build && has_suite command && tier "build: the operator's command (release) and its unit" tests/vm/build-command.sh
 has_tier build && for k in $kernels; do
 	if [ "$k" = 7.3-stock ]; then
 		# Debian's kernel is not built: a trixie chroot with its headers and

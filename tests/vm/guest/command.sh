@@ -1,17 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # The operator's command, run inside the VM:  command.sh BUILD_DIR
-# Installs ipt_netflow and its unit as `make install-command` does (from
-# BUILD_DIR/../command, built by check.sh), and the module where modprobe
-# finds it, as `make install-module` or a package does (Debian's 7.3 tree
-# has it already: the build put it there); command.py does the rest.
+# Installs ipt_netflow and its unit as `make install-command` does, and the
+# module where modprobe finds it (lib.sh); command.py does the rest.
 # NF_DKMS_KO (on Debian's kernel): the module that DKMS built and installed
 # in the trixie chroot (stock-kernel.sh dkms), which must load here too.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 build=${1:?usage: command.sh BUILD_DIR}
-staged=$build/../command
 export XTABLES_LIBDIR=$build/libxt:/usr/lib/x86_64-linux-gnu/xtables
 
 plan $((1 + ${NF_DKMS_KO:+2})) # and command.py states its own
@@ -20,20 +17,8 @@ dmesg_start
 kmemleak_reset
 load_kmods
 ip link set lo up
-install -m 0755 "$staged/ipt_netflow" /usr/sbin/ipt_netflow
-install -D -m 0644 "$staged/ipt_netflow.service" /lib/systemd/system/ipt_netflow.service
-# /lib/modules/<release> of a test kernel is a link into the read-only
-# kernel tree: a tree of links to it in the guest's writable /lib takes
-# the module, and depmod indexes it.
-kver=$(uname -r)
-if ! modinfo -n ipt_NETFLOW >/dev/null 2>&1; then
-	real=$(readlink -f "/lib/modules/$kver")
-	rm -f "/lib/modules/$kver"
-	mkdir -p "/lib/modules/$kver"
-	cp -as "$real/." "/lib/modules/$kver/"
-	install -D -m 0644 "$build/ipt_NETFLOW.ko" "/lib/modules/$kver/extra/ipt_NETFLOW.ko"
-	depmod "$kver"
-fi
+install_command "$build"
+install_for_modprobe "$build"
 python3 "$here/command.py" "$build" 2>&1 | tee /tmp/command.out
 grep -q '^# command.py done' /tmp/command.out || fail "command.py ran to the end" "$(tail -n 20 /tmp/command.out)"
 check "the module is unloaded at the end" sh -c '! lsmod | grep -q "^ipt_NETFLOW "'

@@ -235,3 +235,27 @@ netns_teardown() {
 
 # One counter from /proc/net/stat/ipt_netflow_snmp.
 snmp() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/stat/ipt_netflow_snmp; }
+
+# install_for_modprobe BUILD_DIR: the module where modprobe finds it, as
+# `make install-module` or a package puts it (Debian's 7.3 tree has it
+# already: its build installed it there). /lib/modules/<release> of a test
+# kernel is a link into the read-only kernel tree: a tree of links to it
+# in the guest's writable /lib takes the module, and depmod indexes it.
+install_for_modprobe() {
+	local kver real
+	kver=$(uname -r)
+	modinfo -n ipt_NETFLOW >/dev/null 2>&1 && return 0
+	real=$(readlink -f "/lib/modules/$kver")
+	rm -f "/lib/modules/$kver"
+	mkdir -p "/lib/modules/$kver"
+	cp -as "$real/." "/lib/modules/$kver/"
+	install -D -m 0644 "$1/ipt_NETFLOW.ko" "/lib/modules/$kver/extra/ipt_NETFLOW.ko"
+	depmod "$kver"
+}
+
+# install_command BUILD_DIR: ipt_netflow and its unit, as `make
+# install-command` puts them (from BUILD_DIR/../command: build-command.sh).
+install_command() {
+	install -m 0755 "$1/../command/ipt_netflow" /usr/sbin/ipt_netflow
+	install -D -m 0644 "$1/../command/ipt_netflow.service" /lib/systemd/system/ipt_netflow.service
+}
