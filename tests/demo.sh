@@ -16,7 +16,7 @@ cd "$top"
 kernel=${NF_DEMO_KERNEL:-6.12}
 start=$SECONDS
 # What it will take, said first: the kernel build dominates a first run.
-if compgen -G "$NF_CACHE/kernels/$kernel-*/.nf-built" >/dev/null; then
+if compgen -G "$NF_CACHE/kernels/$kernel-????????????/.nf-built" >/dev/null; then
 	log "make demo: about 2 minutes (the $kernel kernel is built already)"
 else
 	log "make demo: about 12 minutes this first time (the tools, then the $kernel test kernel, built once and cached); about 2 after that"
