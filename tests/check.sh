@@ -132,7 +132,7 @@ tier "host: configure refuses unusable kernel trees" tests/configure.sh
 tier "host: smilint IPT-NETFLOW-MIB.my" scripts/lint-mib.sh
 tier "host: systemd-analyze verify of both units, man --warnings of the pages" verify_units
 tier "host: layers (imports only downwards; a planted upward one fails)" tests/layers.sh
-tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-60} s each)" tests/fuzz.sh
+tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-40} s each)" tests/fuzz.sh
 fi
 
 has_tier build && has_suite snmp && tier "build: the SNMP agent (release) and the MIBs for its suite" build_snmp
