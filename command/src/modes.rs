@@ -349,6 +349,9 @@ pub fn install(sys: &mut System, o: &Options) -> Outcome {
     } else {
         build_module(sys, o, &mut m, &kernel)?;
     }
+    if system::extension_file().is_none() {
+        sys.tell("warning: libxt_NETFLOW.so is not installed: iptables cannot add -j NETFLOW rules (make install-libxt)");
+    }
     sys.write_file(MODPROBE_CONF, &config_files::modprobe_conf(&values))?;
     m.add_file(MODPROBE_CONF);
     // The service's file keeps an operator's edits across installs.

@@ -66,6 +66,9 @@ fn hundredths(v: Option<&Value>) -> u64 {
 /// The warnings the facts call for, each with what to do about it.
 pub fn warnings(f: &Facts) -> Vec<String> {
     let mut w = Vec::new();
+    if f.extension.is_none() {
+        w.push("the iptables extension libxt_NETFLOW.so is not installed: iptables cannot add or list NETFLOW rules (make install-libxt)".into());
+    }
     if f.loaded && f.rules.is_empty() && f.rules_error.is_none() {
         w.push("no -j NETFLOW rule is in place: nothing is metered (ipt_netflow -m enable)".into());
     }
@@ -509,6 +512,7 @@ mod tests {
             .collect();
         Facts {
             kernel: "6.12.117".into(),
+            extension: Some("/usr/lib/x86_64-linux-gnu/xtables/libxt_NETFLOW.so".into()),
             loaded: true,
             rules: vec![Rule {
                 family: "ipv4",
@@ -537,6 +541,11 @@ mod tests {
             "{w:?}"
         );
         let mut f = facts("v5-idle");
+        f.extension = None;
+        assert!(
+            warnings(&f)[0].starts_with("the iptables extension libxt_NETFLOW.so is not installed")
+        );
+        f = facts("v5-idle");
         f.rules.clear();
         assert!(warnings(&f)[0].starts_with("no -j NETFLOW rule"));
         f.rules.push(Rule {
