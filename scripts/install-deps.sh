@@ -9,6 +9,8 @@
 # runs its own snmpd, on other ports), and smilint for the MIB
 # (scripts/base-mibs.sh fetches the base MIBs it needs). Idempotent: a
 # second run only checks.
+#   install-deps.sh demo    leaves out cargo-fuzz (about 3 minutes to
+#                           build), which only make check uses
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,7 +55,7 @@ if ! command -v bindgen >/dev/null 2>&1; then
 	cargo install --locked bindgen-cli
 fi
 
-if ! command -v cargo-fuzz >/dev/null 2>&1; then
+if [ "${1:-}" != demo ] && ! command -v cargo-fuzz >/dev/null 2>&1; then
 	log "installing cargo-fuzz"
 	cargo install --locked cargo-fuzz
 fi

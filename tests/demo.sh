@@ -17,11 +17,11 @@ kernel=${NF_DEMO_KERNEL:-6.12}
 start=$SECONDS
 # What it will take, said first: the kernel build dominates a first run.
 if compgen -G "$NF_CACHE/kernels/$kernel-????????????/.nf-built" >/dev/null; then
-	log "make demo: about 2 minutes (the $kernel kernel is built already)"
+	log "make demo: under a minute (the $kernel kernel is built already)"
 else
-	log "make demo: about 12 minutes this first time (the tools, then the $kernel test kernel, built once and cached); about 2 after that"
+	log "make demo: about 8 minutes this first time (the tools, then the $kernel test kernel, built once and cached); under a minute after that"
 fi
-scripts/install-deps.sh
+scripts/install-deps.sh demo
 log "building the $kernel kernel (cached after the first run), the module and ipt_netflow"
 build=$(tests/vm/build-module.sh "$kernel")
 tests/vm/build-command.sh >/dev/null
