@@ -35,13 +35,8 @@ fn main() -> ExitCode {
         println!("ipt_netflow {VERSION} (module ipt_NETFLOW: {module})");
         return ExitCode::SUCCESS;
     }
-    // The settings mean something to these modes only; elsewhere they
-    // would be silently ignored, which an operator would take for done.
-    if !o.settings.is_empty() && !matches!(o.mode, Mode::Install | Mode::Enable) {
-        eprintln!(
-            "ipt_netflow: settings are for --mode install and enable, not {}",
-            o.mode.name()
-        );
+    if let Err(e) = o.fits_mode() {
+        eprintln!("ipt_netflow: {e}");
         return ExitCode::from(2);
     }
     let mut sys = match System::new(o.verbose, o.log.as_deref()) {

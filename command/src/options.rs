@@ -259,6 +259,36 @@ impl Options {
     }
 }
 
+impl Options {
+    /// Refuses options that mean nothing to the mode: silently ignored,
+    /// they would be taken for done.
+    pub fn fits_mode(&self) -> Result<(), String> {
+        let mode = self.mode;
+        let misplaced = [
+            (
+                !self.settings.is_empty(),
+                "settings",
+                &[Mode::Install, Mode::Enable][..],
+            ),
+            (self.json, "--json", &[Mode::Show]),
+            (self.top > 0, "--top", &[Mode::Show]),
+            (self.log.is_some(), "--log", &[Mode::Enable, Mode::Disable]),
+            (self.source.is_some(), "--source", &[Mode::Install]),
+        ];
+        for (given, what, modes) in misplaced {
+            if given && !modes.contains(&mode) {
+                let names: Vec<&str> = modes.iter().map(|m| m.name()).collect();
+                return Err(format!(
+                    "{what}: only for --mode {}, not {}",
+                    names.join(" and "),
+                    mode.name()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,6 +365,34 @@ mod tests {
         assert!(parse(&["--version"]).unwrap().version);
         assert!(parse(&["--json"]).unwrap().json);
         assert!(parse(&["--json=yes"]).is_err());
+    }
+
+    #[test]
+    fn options_only_where_they_mean_something() {
+        assert_eq!(
+            parse(&["-m", "enable", "-d", "10.0.0.1"])
+                .unwrap()
+                .fits_mode(),
+            Ok(())
+        );
+        assert_eq!(
+            parse(&["--json", "--top", "3"]).unwrap().fits_mode(),
+            Ok(())
+        );
+        let e = parse(&["-m", "status", "-d", "10.0.0.1"])
+            .unwrap()
+            .fits_mode();
+        assert_eq!(
+            e,
+            Err("settings: only for --mode install and enable, not status".into())
+        );
+        let e = parse(&["-m", "disable", "--json"]).unwrap().fits_mode();
+        assert_eq!(e, Err("--json: only for --mode show, not disable".into()));
+        assert!(parse(&["--log", "/x"]).unwrap().fits_mode().is_err());
+        assert!(parse(&["-m", "enable", "--source", "/x"])
+            .unwrap()
+            .fits_mode()
+            .is_err());
     }
 
     #[test]
