@@ -290,13 +290,17 @@ impl Manifest {
         t
     }
 
-    /// Reads a manifest's text.
+    /// Reads a manifest's text. Values with control characters are refused:
+    /// install never writes them, and `remove` deletes what it names.
     pub fn parse(text: &str) -> Result<Manifest, String> {
         let mut m = Manifest::default();
         for line in text
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         {
+            if line.contains(char::is_control) {
+                return Err(format!("{line:?} has control characters"));
+            }
             match line.split_once(' ') {
                 Some(("file", f)) if f.starts_with('/') => m.files.push(f.to_string()),
                 Some(("dkms", d)) if d.contains('/') => m.dkms = Some(d.to_string()),
@@ -426,6 +430,15 @@ mod tests {
         assert_eq!(m.files.len(), 1);
         assert!(Manifest::parse("file relative/path").is_err());
         assert!(Manifest::parse("rm -rf /").is_err());
+    }
+
+    /// Found by the fuzz target: a path ending in CR came back without it
+    /// (`lines` takes "\r\n" for the line end).
+    #[test]
+    fn manifest_refuses_control_characters() {
+        let e = Manifest::parse("file /;\u{f}\r\rc\r\r").unwrap_err();
+        assert!(e.ends_with("has control characters"), "{e}");
+        assert!(Manifest::parse("file /etc/x\n").is_ok());
     }
 
     #[test]
