@@ -230,13 +230,15 @@ dkms_check() {
 	mkdir -p "$scratch/tree" "$scratch/modules" "$scratch/out"
 	ln -s "/usr/src/linux-headers-$release" "$scratch/modules/build"
 	local start=$SECONDS
-	NF_BIND="$scratch/tree:/var/lib/dkms $scratch/modules:/lib/modules/$release $scratch/out:/nf/out" \
+	# The sources come from the checkout (read only), as make install-src
+	# copies them: not from build/7.3-stock, which the module tier fills.
+	NF_BIND="$top:/nf/checkout $scratch/tree:/var/lib/dkms $scratch/modules:/lib/modules/$release $scratch/out:/nf/out" \
 		run_in "$root" bash -euc '
 		release=$1 name=$2 version=$3 src=/usr/src/$2-$3
 		trap "rm -rf $src" EXIT
 		step() { echo "\$ $*"; "$@" 2>&1 | tail -n 15; }
 		installed() { dkms status -m "$name" -v "$version" -k "$release" | grep -q ": installed"; }
-		make -s -C /nf/src install-src SRC_DEST="$src"
+		make -s -C /nf/checkout install-src SRC_DEST="$src"
 		step dkms add -m "$name" -v "$version"
 		step dkms build -m "$name" -v "$version" -k "$release"
 		step dkms install -m "$name" -v "$version" -k "$release"
