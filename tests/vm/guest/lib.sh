@@ -81,7 +81,7 @@ log_clean() {
 dmesg_start() { log_clean "before this suite"; }
 
 # Error-level messages the suites provoke on purpose (see dmesg_clean).
-NF_EXPECTED_ERRORS='module verification failed: signature and/or required key missing|ipt_NETFLOW: protocol [0-9]+ is not supported|NETFLOW target: is not valid in nat table|ip6tables NETFLOW target is meaningful for protocol 9 or 10 only|ipt_NETFLOW: sampler parse error \((unknown sampler mode|sampling interval)|ipt_NETFLOW: add_snmp_rules parse error \(snmp-rule 1 is not prefix:base|ipt_NETFLOW: bad aggregation rule: 10\.1\.0\.0/33=8|ipt_NETFLOW: can.t parse destination: (nonsense|10\.0\.0\.1:99999)$'
+NF_EXPECTED_ERRORS='module verification failed: signature and/or required key missing|ipt_NETFLOW: protocol [0-9]+ is not supported|NETFLOW target: is not valid in nat table|ip6tables NETFLOW target is meaningful for protocol 9 or 10 only|ipt_NETFLOW: sampler parse error \((unknown sampler mode|sampling interval)|ipt_NETFLOW: add_snmp_rules parse error \(snmp-rule 1 is not prefix:base|ipt_NETFLOW: bad aggregation rule: 10\.1\.0\.0/33=8|ipt_NETFLOW: can.t parse destination: (nonsense: an address is neither IPv4 nor IPv6|10\.0\.0\.1:99999: a port is not a number from 0 to 65535)$'
 
 # A suite's last log check, after its unload and a settle delay.
 dmesg_clean() { log_clean "of this suite"; }
