@@ -38,6 +38,7 @@ pub mod meter {
 /// What operators see and set: the text of the /proc files.
 pub mod control {
     pub mod proc_text;
+    pub mod setting_check;
 }
 
 /// Where exports leave: destinations, encoders, templates.

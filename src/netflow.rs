@@ -47,6 +47,7 @@ pub mod control {
     pub mod proc_text;
     pub mod procfs_kernel;
     pub mod rule_sets_kernel;
+    pub mod setting_check;
     pub mod sysctl_kernel;
 }
 

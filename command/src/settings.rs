@@ -4,31 +4,47 @@
 //! written: a value the module would refuse is refused here, with the reason
 //! the module's own parser gives.
 
-use ipt_netflow::export::destination::Destinations;
-use ipt_netflow::meter::aggregation::Aggregation;
-use ipt_netflow::params::protocol::Protocol;
+use ipt_netflow::control::setting_check;
 
-/// The `destination` parameter's buffer (the original's `DST_SIZE`): a
-/// longer value would be cut by the kernel.
-const DESTINATION_MAX: usize = 255;
-/// The smallest hash size the module takes (0 asks for the automatic one).
-const MIN_HASHSIZE: i64 = 256;
+/// What kind of value a setting takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A decimal `int`.
+    Number,
+    /// A text the module parses.
+    Text,
+}
 
-/// One setting: its long option, the module parameter it becomes, and the
-/// check of its value.
+/// One setting: its long option and the module parameter it becomes.
 pub struct Setting {
     /// The option, without its dashes: `active-timeout`.
     pub option: &'static str,
     /// The module parameter and sysctl: `active_timeout`.
     pub param: &'static str,
-    /// Checks a value; `Err` says why the module would refuse it.
-    check: fn(&str) -> Result<(), String>,
+    kind: Kind,
 }
 
 impl Setting {
-    /// Checks `value` as the module would.
+    /// Checks `value` as the module would (`setting_check`, which the SNMP
+    /// agent uses too); `Err` says why it would refuse it.
     pub fn check(&self, value: &str) -> Result<(), String> {
-        (self.check)(value)
+        match self.kind {
+            Kind::Number => {
+                let n = int(value)?;
+                setting_check::check_number(self.param, n).map_err(|e| format!("{value} {e}"))
+            }
+            // An empty destination is valid to the module (it exports
+            // nowhere); from an operator it is a mistake.
+            Kind::Text
+                if self.param == "destination"
+                    && value.split([' ', ',', ';', '\t', '\n']).all(str::is_empty) =>
+            {
+                Err("no destination given".to_string())
+            }
+            // Worded as the module's log line ("can't parse destination: ...").
+            Kind::Text => setting_check::check_text(self.param, value)
+                .map_err(|e| format!("can't parse {}: {value}: {e}", self.param)),
+        }
     }
 }
 
@@ -37,47 +53,47 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         option: "destination",
         param: "destination",
-        check: check_destination,
+        kind: Kind::Text,
     },
     Setting {
         option: "protocol",
         param: "protocol",
-        check: check_protocol,
+        kind: Kind::Number,
     },
     Setting {
         option: "active-timeout",
         param: "active_timeout",
-        check: check_non_negative,
+        kind: Kind::Number,
     },
     Setting {
         option: "inactive-timeout",
         param: "inactive_timeout",
-        check: check_non_negative,
+        kind: Kind::Number,
     },
     Setting {
         option: "hashsize",
         param: "hashsize",
-        check: check_hashsize,
+        kind: Kind::Number,
     },
     Setting {
         option: "maxflows",
         param: "maxflows",
-        check: check_int,
+        kind: Kind::Number,
     },
     Setting {
         option: "sndbuf",
         param: "sndbuf",
-        check: check_non_negative,
+        kind: Kind::Number,
     },
     Setting {
         option: "aggregation",
         param: "aggregation",
-        check: check_aggregation,
+        kind: Kind::Text,
     },
     Setting {
         option: "debug",
         param: "debug",
-        check: check_non_negative,
+        kind: Kind::Number,
     },
 ];
 
@@ -138,15 +154,6 @@ impl Values {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-
-    /// Takes every value of `other`, replacing its own.
-    pub fn merge(&mut self, other: &Values) {
-        for (p, v) in other.iter() {
-            let setting = by_param(p).expect("Values only holds known settings");
-            // Checked when `other` took it.
-            let _ = self.set(setting, v);
-        }
-    }
 }
 
 /// A decimal integer that fits the module's `int`.
@@ -159,52 +166,6 @@ fn int(value: &str) -> Result<i64, String> {
         .parse::<i32>()
         .map(i64::from)
         .map_err(|_| format!("{value} is out of range (at most {})", i32::MAX))
-}
-
-fn check_int(value: &str) -> Result<(), String> {
-    int(value).map(|_| ())
-}
-
-fn check_non_negative(value: &str) -> Result<(), String> {
-    match int(value)? {
-        n if n < 0 => Err(format!("{value} is negative")),
-        _ => Ok(()),
-    }
-}
-
-fn check_hashsize(value: &str) -> Result<(), String> {
-    match int(value)? {
-        0 => Ok(()),
-        n if n >= MIN_HASHSIZE => Ok(()),
-        _ => Err(format!(
-            "{value} is neither 0 (automatic) nor at least {MIN_HASHSIZE}"
-        )),
-    }
-}
-
-fn check_protocol(value: &str) -> Result<(), String> {
-    let n = int(value)?;
-    match i32::try_from(n).ok().and_then(Protocol::from_number) {
-        Some(_) => Ok(()),
-        None => Err(format!("{value} is not 5, 9 or 10 (IPFIX)")),
-    }
-}
-
-fn check_destination(value: &str) -> Result<(), String> {
-    if value.len() > DESTINATION_MAX {
-        return Err(format!("longer than {DESTINATION_MAX} bytes"));
-    }
-    match Destinations::parse(value) {
-        Ok(d) if d.is_empty() => Err("no destination given".to_string()),
-        Ok(_) => Ok(()),
-        Err(e) => Err(format!("can't parse destination: {value}: {e}")),
-    }
-}
-
-fn check_aggregation(value: &str) -> Result<(), String> {
-    Aggregation::parse(value)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -9,11 +9,7 @@ use crate::agentx::{Oid, SearchRange, SnmpError, Value, VarBind};
 use crate::mib::{self, Object, Origin, Syntax, OBJECTS};
 use crate::stats::Stats;
 use crate::values;
-use ipt_netflow::export::destination::Destinations;
-use ipt_netflow::meter::aggregation::Aggregation;
-use ipt_netflow::meter::sampler::Sampler;
-use ipt_netflow::meter::snmp_rules::SnmpRules;
-use ipt_netflow::params::protocol::Protocol;
+use ipt_netflow::control::setting_check;
 use std::io;
 use std::time::SystemTime;
 
@@ -263,30 +259,17 @@ fn check(src: &mut dyn Source, vb: &VarBind) -> Result<(&'static str, String), S
     }
 }
 
-/// The values the module is known to refuse, checked before anything is
-/// written so that the SET fails with wrongValue. The module remains the
-/// judge of the rest (CommitSet then fails with commitFailed).
+/// The values the module is known to refuse (`setting_check`, shared with
+/// the operator's command), checked before anything is written so that the
+/// SET fails with wrongValue. The module remains the judge of the rest
+/// (CommitSet then fails with commitFailed).
 fn check_number(sysctl: &str, v: i32) -> Result<(), SnmpError> {
-    let ok = match sysctl {
-        "protocol" => Protocol::from_number(v).is_some(),
-        "natevents" | "promisc" => v == 0 || v == 1,
-        "active_timeout" | "inactive_timeout" | "hashsize" | "sndbuf" => v >= 0,
-        "scan-min" => v >= 1,
-        _ => true,
-    };
-    ok.then_some(()).ok_or(SnmpError::WrongValue)
+    setting_check::check_number(sysctl, i64::from(v)).map_err(|_| SnmpError::WrongValue)
 }
 
 /// A text setting, parsed by the module's own parser.
 fn check_text(sysctl: &str, text: &str) -> Result<(), SnmpError> {
-    let ok = match sysctl {
-        "destination" => Destinations::parse(text).is_ok(),
-        "sampler" => Sampler::parse(text).is_ok(),
-        "aggregation" => Aggregation::parse(text).is_ok(),
-        "snmp-rules" => SnmpRules::parse(text).is_ok(),
-        _ => true,
-    };
-    ok.then_some(()).ok_or(SnmpError::WrongValue)
+    setting_check::check_text(sysctl, text).map_err(|_| SnmpError::WrongValue)
 }
 
 #[cfg(test)]
@@ -599,6 +582,8 @@ mod tests {
                 set(&[1, 2, 5, 0], Value::Integer(-1)),
                 SnmpError::WrongValue,
             ),
+            // hashsize below the module's minimum.
+            (set(&[1, 2, 2, 0], Value::Integer(3)), SnmpError::WrongValue),
             (
                 set(&[1, 2, 9, 0], Value::OctetString(b"sometimes:3".to_vec())),
                 SnmpError::WrongValue,
@@ -646,7 +631,7 @@ mod tests {
         c.refuse = Some("hashsize");
         let vbs = [
             set(&[1, 2, 4, 0], Value::Integer(60)),
-            set(&[1, 2, 2, 0], Value::Integer(3)),
+            set(&[1, 2, 2, 0], Value::Integer(1 << 24)),
         ];
         let mut t = SetTransaction::test(&mut c, &vbs).unwrap();
         assert_eq!(t.commit(&mut c), Err((SnmpError::CommitFailed, 2)));

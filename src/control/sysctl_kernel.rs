@@ -251,8 +251,8 @@ impl RuleSetting for SnmpRulesSetting {
 
 const NENTRIES: usize = 16;
 
-/// Longest `destination` value (the original's buffer size).
-const DEST_SIZE: usize = 256;
+/// The `destination` sysctl's buffer, with its NUL.
+const DEST_SIZE: usize = crate::export::destination::TEXT_MAX + 1;
 
 /// `destination`: reads show the destinations in force; a write that parses
 /// replaces them (the packet being built goes to the old ones first), one

@@ -21,6 +21,9 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 pub const DEFAULT_PORT: u16 = 2055;
 /// At most this many destinations (the 256-byte parameter holds fewer).
 pub const MAX_DESTINATIONS: usize = 32;
+/// A `destination` value is at most this long (the parameter's and the
+/// sysctl's 256-byte buffer, as the original's `DST_SIZE`).
+pub const TEXT_MAX: usize = 255;
 /// Interface names are at most this long (IFNAMSIZ - 1).
 pub const IFNAME_MAX: usize = 15;
 

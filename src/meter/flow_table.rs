@@ -27,6 +27,11 @@ use super::flow_key::FlowKey;
 use core::ops::{Deref, DerefMut};
 use core::ptr::{null_mut, NonNull};
 
+/// The smallest `hashsize` (buckets over all CPUs) the module takes, as
+/// the original: a smaller value at load is raised to it, a sysctl write
+/// below it refused.
+pub const MIN_HASHSIZE: u32 = 256;
+
 /// A flow record in no table or list: whoever holds it owns it, and must
 /// give it back to the allocator it came from (dropping it leaks it).
 ///

@@ -33,8 +33,7 @@ use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering};
 use kernel::error::Result;
 use kernel::prelude::*;
 
-/// The smallest `hashsize` accepted (as the original).
-pub const MIN_HASHSIZE: u32 = 256;
+pub use super::flow_table::MIN_HASHSIZE;
 
 /// Flows taken out of one table per lock hold, so a long scan never keeps
 /// a CPU's packet path waiting for long.

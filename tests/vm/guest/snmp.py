@@ -31,7 +31,7 @@ mib_text = open(f"{mibs}/IPT-NETFLOW-MIB.my").read()
 RULE = "-p udp --dport 9999 -j NETFLOW"
 snmp_opts = ["-v2c", "-c", "private", "-M", mibs, "-m", "IPT-NETFLOW-MIB"]
 
-t.plan(24)
+t.plan(25)
 os.makedirs(work, exist_ok=True)
 
 
@@ -182,13 +182,19 @@ r = run("snmpset", "IPT-NETFLOW-MIB::destination.0", "s", "127.0.0.1:70000")
 t.ok("snmpset of a bad destination fails with wrongValue", r.returncode != 0 and "wrongValue" in r.stdout + r.stderr,
      r.stdout + r.stderr)
 t.eq("... and net.netflow.destination keeps its value", "127.0.0.1:2055", t.sysctl_read("destination"))
-r = run("snmpset", "IPT-NETFLOW-MIB::hashsize.0", "i", "1")
-t.ok("snmpset of a hashsize the module refuses fails (commitFailed)",
-     r.returncode != 0 and "commitFailed" in r.stdout + r.stderr, r.stdout + r.stderr)
 hashsize = t.sysctl_read("hashsize")
-r = run("snmpset", "IPT-NETFLOW-MIB::inactive-timeout.0", "i", "30", "IPT-NETFLOW-MIB::hashsize.0", "i", "1")
-t.eq("a SET the module refuses in part puts back what it wrote (inactive-timeout, hashsize)",
-     ("600", hashsize, True), (t.sysctl_read("inactive_timeout"), t.sysctl_read("hashsize"), r.returncode != 0))
+r = run("snmpset", "IPT-NETFLOW-MIB::hashsize.0", "i", "1")
+t.ok("snmpset of a hashsize below the module's minimum fails with wrongValue, nothing written",
+     r.returncode != 0 and "wrongValue" in r.stdout + r.stderr and t.sysctl_read("hashsize") == hashsize,
+     r.stdout + r.stderr)
+# scan-min above HZ/10: only the module knows HZ, so it refuses at commit.
+scan_min = t.sysctl_read("scan-min")
+r = run("snmpset", "IPT-NETFLOW-MIB::scan-min.0", "i", "100000")
+t.ok("snmpset of a scan-min the module refuses fails (commitFailed)",
+     r.returncode != 0 and "commitFailed" in r.stdout + r.stderr, r.stdout + r.stderr)
+r = run("snmpset", "IPT-NETFLOW-MIB::inactive-timeout.0", "i", "30", "IPT-NETFLOW-MIB::scan-min.0", "i", "100000")
+t.eq("a SET the module refuses in part puts back what it wrote (inactive-timeout, scan-min)",
+     ("600", scan_min, True), (t.sysctl_read("inactive_timeout"), t.sysctl_read("scan-min"), r.returncode != 0))
 r = run("snmpset", "IPT-NETFLOW-MIB::hashFlows.0", "u", "1")
 t.ok("a statistic is not writable", r.returncode != 0 and "notWritable" in r.stdout + r.stderr, r.stdout + r.stderr)
 
