@@ -35,14 +35,16 @@ module: config.mk
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKEFLAGS) modules
 
 libxt: config.mk
-	$(MAKE) -C libxt XTABLES_LIBDIR=$(XTABLES_LIBDIR)
+	$(MAKE) -C libxt XTABLES_LIBDIR=$(XTABLES_LIBDIR) XT_CFLAGS="$(XT_CFLAGS)"
 
 # The module goes to $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/extra (for
 # Debian's stock kernel KMAKEFLAGS carries its KERNELRELEASE); depmod then
 # records its dependency on x_tables, so `modprobe ipt_NETFLOW` loads both.
 DEPMOD_BASE := $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH))
 
-install: install-module install-libxt install-command install-src install-snmp
+# ./configure --disable-snmp-agent leaves the agent out of make install.
+install: install-module install-libxt install-command install-src \
+	$(if $(filter no,$(NF_SNMP_AGENT)),,install-snmp)
 
 install-module: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKEFLAGS) INSTALL_MOD_DIR=extra modules_install
