@@ -11,3 +11,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The configure options of the build with every flow field the original's
+# configure offers: make check builds it next to the default build for each
+# test kernel and runs the foundation and l2 suites with it.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+NF_ALL_FLAGS=(--enable-macaddress --enable-vlan --enable-direction --enable-physdev
+	--enable-physdev-override --enable-rand-tpl-id)

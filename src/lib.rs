@@ -26,6 +26,7 @@ pub mod meter {
     pub mod flow_key;
     pub mod flow_merge;
     pub mod flow_table;
+    pub mod link_layer;
     pub mod nat_event;
     pub mod packet;
     pub mod packet_rules;

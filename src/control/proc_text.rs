@@ -28,6 +28,23 @@ impl fmt::Display for Hundredths {
     }
 }
 
+/// The tags of the version line, in the original's order: its build
+/// options that are run-time features here (aggregation, NAT events,
+/// sampling with hash mode, snmp-rules) always, and the link-layer fields
+/// this build compiles in.
+pub const FEATURE_TAGS: &[&str] = &[
+    "aggr",
+    #[cfg(feature = "direction")]
+    "dir",
+    #[cfg(feature = "mac")]
+    "mac",
+    "nel",
+    "samp-h",
+    "snmp",
+    #[cfg(feature = "vlan")]
+    "vlan",
+];
+
 /// The first line: module version, srcversion and compiled-in feature tags.
 pub fn write_version_line(
     w: &mut impl Write,
@@ -358,8 +375,21 @@ pub fn write_snmp_rule_lines(w: &mut impl Write, rules: &SnmpRules) -> fmt::Resu
     Ok(())
 }
 
-/// The header line of `ipt_netflow_flows`.
-pub const FLOWS_HEADER: &str = "# hash a dev:i,o proto src:ip,port dst:ip,port nexthop tos,tcpflags,options,tcpoptions packets bytes ts:first,last\n";
+/// The header line of `ipt_netflow_flows`, with the columns of the
+/// link-layer fields this build compiles in.
+pub fn write_flows_header(w: &mut impl Write) -> fmt::Result {
+    w.write_str("# hash a dev:i,o")?;
+    if cfg!(feature = "mac") {
+        w.write_str(" mac:src,dst")?;
+    }
+    if cfg!(feature = "vlan") {
+        w.write_str(" vlan")?;
+    }
+    if cfg!(any(feature = "mac", feature = "vlan")) {
+        w.write_str(" type")?;
+    }
+    w.write_str(" proto src:ip,port dst:ip,port nexthop tos,tcpflags,options,tcpoptions packets bytes ts:first,last\n")
+}
 
 /// One flow as the dump shows it, copied out of its table.
 #[derive(Clone, Copy, Debug)]
@@ -386,6 +416,9 @@ pub struct FlowRow {
     pub bytes: u32,
     /// Ticks since the first and the last packet.
     pub ages: (u64, u64),
+    /// The ethernet type, in builds that have it.
+    #[cfg(any(feature = "mac", feature = "vlan"))]
+    pub ethertype: u16,
 }
 
 impl FlowRow {
@@ -403,6 +436,8 @@ impl FlowRow {
             packets: flow.packets,
             bytes: flow.bytes,
             ages: (flow.age(now), flow.idle_for(now)),
+            #[cfg(any(feature = "mac", feature = "vlan"))]
+            ethertype: flow.first_packet.ethertype,
         }
     }
 }
@@ -424,9 +459,11 @@ pub fn write_flow_line(w: &mut impl Write, seq: u64, r: &FlowRow) -> fmt::Result
     let k = &r.key;
     write!(
         w,
-        "{} {:04x} {:x} {},{} {} ",
-        seq, r.bucket, r.due, k.i_ifc as i16, r.o_ifc as i16, k.protocol
+        "{} {:04x} {:x} {},{}",
+        seq, r.bucket, r.due, k.i_ifc as i16, r.o_ifc as i16
     )?;
+    write_link_columns(w, r)?;
+    write!(w, " {} ", k.protocol)?;
     let v = k.ip_version;
     write!(
         w,
@@ -442,6 +479,36 @@ pub fn write_flow_line(w: &mut impl Write, seq: u64, r: &FlowRow) -> fmt::Result
         " {:x},{:x},{:x},{:x} {} {} {},{}",
         k.tos, r.tcp_flags, r.options, r.tcp_options, r.packets, r.bytes, r.ages.0, r.ages.1
     )
+}
+
+/// The dump's link-layer columns, as the original's builds with them
+/// print them: the MACs (source first), the outer VLAN tag's whole control
+/// information and the inner one's after a comma (no column without a
+/// tag), then the ethernet type in hex.
+#[allow(unused_variables)]
+fn write_link_columns(w: &mut impl Write, r: &FlowRow) -> fmt::Result {
+    #[cfg(feature = "mac")]
+    {
+        let (s, d) = (&r.key.l2.src_mac, &r.key.l2.dst_mac);
+        write!(
+            w,
+            " {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x},{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            s[0], s[1], s[2], s[3], s[4], s[5], d[0], d[1], d[2], d[3], d[4], d[5]
+        )?;
+    }
+    #[cfg(feature = "vlan")]
+    {
+        let [outer, inner] = r.key.l2.vlan.map(u16::from_be_bytes);
+        if outer != 0 {
+            write!(w, " {outer}")?;
+            if inner != 0 {
+                write!(w, ",{inner}")?;
+            }
+        }
+    }
+    #[cfg(any(feature = "mac", feature = "vlan"))]
+    write!(w, " {:04x}", r.ethertype)?;
+    Ok(())
 }
 
 /// One row of the per-CPU table: a CPU's (or the total's) counters, its
@@ -936,12 +1003,28 @@ mod tests {
             packets: 7,
             bytes: 420,
             ages: (3000, 10),
+            #[cfg(any(feature = "mac", feature = "vlan"))]
+            ethertype: 0x0800,
         };
         let mut s = String::new();
         write_flow_line(&mut s, 1, &row).unwrap();
+        // The link-layer columns of builds that have them, as the original
+        // prints them (no VLAN column without a tag).
+        let link = if cfg!(feature = "mac") {
+            " 00:00:00:00:00:00,00:00:00:00:00:00"
+        } else {
+            ""
+        };
+        let ty = if cfg!(any(feature = "mac", feature = "vlan")) {
+            " 0800"
+        } else {
+            ""
+        };
         assert_eq!(
             s,
-            "1 001f 1 2,-1 6 10.1.0.2,12345 10.2.0.2,80 0.0.0.0 10,1b,0,a0000000 7 420 3000,10\n"
+            std::format!(
+                "1 001f 1 2,-1{link}{ty} 6 10.1.0.2,12345 10.2.0.2,80 0.0.0.0 10,1b,0,a0000000 7 420 3000,10\n"
+            )
         );
         row.key.ip_version = 6;
         row.key.src = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
@@ -949,8 +1032,56 @@ mod tests {
         s.clear();
         write_flow_line(&mut s, 2, &row).unwrap();
         assert!(
-            s.starts_with("2 001f 1 2,-1 6 2001:db8::1,12345 fd02::2,80 :: 10,"),
+            s.starts_with(&std::format!(
+                "2 001f 1 2,-1{link}{ty} 6 2001:db8::1,12345 fd02::2,80 :: 10,"
+            )),
             "{s}"
+        );
+    }
+
+    #[cfg(all(feature = "mac", feature = "vlan"))]
+    #[test]
+    fn flow_line_link_columns() {
+        let mut key = FlowKey {
+            ip_version: 4,
+            protocol: 17,
+            ..Default::default()
+        };
+        key.l2.src_mac = [2, 0, 0, 0, 0, 0x0a];
+        key.l2.dst_mac = [2, 0, 0, 0, 0, 0x0b];
+        key.l2.vlan = [0x200au16.to_be_bytes(), 20u16.to_be_bytes()];
+        let row = FlowRow {
+            bucket: 1,
+            due: 0,
+            key,
+            o_ifc: 3,
+            nexthop: [0; 16],
+            tcp_flags: 0,
+            options: 0,
+            tcp_options: 0,
+            packets: 1,
+            bytes: 28,
+            ages: (1, 1),
+            ethertype: 0x86dd,
+        };
+        let mut s = String::new();
+        write_flow_line(&mut s, 1, &row).unwrap();
+        assert!(
+            s.starts_with("1 0001 0 0,3 02:00:00:00:00:0a,02:00:00:00:00:0b 8202,20 86dd 17 "),
+            "{s}"
+        );
+        let mut h = String::new();
+        write_flows_header(&mut h).unwrap();
+        assert!(
+            h.starts_with("# hash a dev:i,o mac:src,dst vlan type proto "),
+            "{h}"
+        );
+        assert_eq!(
+            FEATURE_TAGS
+                .iter()
+                .filter(|t| ["mac", "vlan"].contains(t))
+                .count(),
+            2
         );
     }
 

@@ -125,10 +125,7 @@ fn memory(m: &Meter, flows: u64) -> (u64, u64) {
 
 fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     let (version, srcversion) = version();
-    // The tags of the original's build options that are runtime features
-    // here, always present: aggregation, NAT events, sampling (with hash
-    // mode) and snmp-rules.
-    proc_text::write_version_line(w, version, srcversion, &["aggr", "nel", "samp-h", "snmp"])?;
+    proc_text::write_version_line(w, version, srcversion, proc_text::FEATURE_TAGS)?;
     let snap = snapshot(m, sc);
     let ex = export_snap(sc, (snap.total.stats.hash_observed, snap.total.stats.hash_selected));
     let templates = TemplateInfo {
@@ -352,7 +349,7 @@ unsafe impl SeqRecords for DumpIter {
 
     fn show(&self, w: &mut SeqWriter) {
         if self.pos == 0 {
-            let _ = core::fmt::Write::write_str(w, proc_text::FLOWS_HEADER);
+            let _ = proc_text::write_flows_header(w);
         } else if let Some(row) = self.rows.get(self.i) {
             let _ = proc_text::write_flow_line(w, self.pos as u64, row);
         }

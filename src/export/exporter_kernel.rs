@@ -10,7 +10,7 @@
 use super::destination::parse_each;
 use super::netflow_v5::{V5Header, V5Packet, V5Record};
 use super::options::{interface_description, InterfaceFacts, OptionsRecord, OptionsSchedule, Span, IF_DESC_LEN};
-use super::pdu::{Full, Pdu, PduHeader, TemplateCache};
+use super::pdu::{Full, Pdu, PduHeader, TemplateCache, FIRST_TEMPLATE_ID};
 use super::record::{write_nat_record, write_record, FlowTimes, RecordContext};
 use super::source::{Record, RecordSource};
 use super::socket_kernel::ExportSocket;
@@ -137,6 +137,18 @@ fn version_of(protocol: Protocol) -> Version {
     }
 }
 
+/// The template cache of a new exporter: ids from 256, or, in the build
+/// with `--enable-rand-tpl-id`, from a random id (as the original, 256 OR a
+/// random 16-bit number), so that a restarted exporter's templates do not
+/// reuse the ids a collector still holds for its previous run.
+fn first_templates() -> TemplateCache {
+    if cfg!(feature = "rand-tpl-id") {
+        TemplateCache::starting_at(crate::sys::system::random_u64() as u16 | FIRST_TEMPLATE_ID)
+    } else {
+        TemplateCache::default()
+    }
+}
+
 impl Exporter {
     /// An exporter for `protocol` to the destinations in `dest`.
     pub fn new(protocol: Protocol, dest: &str) -> Result<Self> {
@@ -145,7 +157,7 @@ impl Exporter {
             socks: KVec::new(),
             v5: KBox::new(V5Packet::new(), GFP_KERNEL)?,
             pdu: KBox::new(Pdu::new(version_of(protocol)), GFP_KERNEL)?,
-            templates: KBox::new(TemplateCache::default(), GFP_KERNEL)?,
+            templates: KBox::new(first_templates(), GFP_KERNEL)?,
             pending: Pending::default(),
             sequence: 0,
             pdu_count: 0,

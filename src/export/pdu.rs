@@ -16,7 +16,10 @@ use super::template::{TemplateKey, Version};
 pub const DATA_MAX: usize = 1400;
 /// The first template id.
 pub const FIRST_TEMPLATE_ID: u16 = 256;
-/// How many templates the cache holds.
+/// How many templates the cache holds. More keys than this in use at once
+/// (possible in the builds with link-layer fields, whose parts multiply
+/// the keys) evict templates in turn: the new one gets a new id and is
+/// sent before its data, so no record is lost, only templates sent again.
 pub const MAX_TEMPLATES: usize = 64;
 
 const V9_HEADER: usize = 20;
@@ -44,6 +47,8 @@ pub struct Template {
 pub struct TemplateCache {
     entries: [Option<Template>; MAX_TEMPLATES],
     next_id: u16,
+    /// The entry the next eviction takes (when every entry is in use).
+    evict_next: usize,
     /// Templates created since load (the /proc "templates" count).
     pub generated: u32,
 }
@@ -53,14 +58,24 @@ impl Default for TemplateCache {
         TemplateCache {
             entries: [None; MAX_TEMPLATES],
             next_id: FIRST_TEMPLATE_ID,
+            evict_next: 0,
             generated: 0,
         }
     }
 }
 
 impl TemplateCache {
-    /// The template for `key`, made on first use. `None` only if the cache
-    /// is full (it cannot be with the keys the meter produces).
+    /// A cache whose first template gets id `first` (at least
+    /// [`FIRST_TEMPLATE_ID`]); ids count up from there and wrap to
+    /// [`FIRST_TEMPLATE_ID`] after 65535.
+    pub fn starting_at(first: u16) -> Self {
+        TemplateCache {
+            next_id: first.max(FIRST_TEMPLATE_ID),
+            ..Self::default()
+        }
+    }
+
+    /// The template for `key`, made on first use.
     pub fn get(&mut self, key: TemplateKey) -> Option<&mut Template> {
         self.get_options(key, 0)
     }
@@ -93,7 +108,14 @@ impl TemplateCache {
         {
             Some(i) => i,
             None => {
-                let i = self.entries.iter().position(Option::is_none)?;
+                let i = match self.entries.iter().position(Option::is_none) {
+                    Some(free) => free,
+                    None => {
+                        let i = self.evict_next % MAX_TEMPLATES;
+                        self.evict_next = i + 1;
+                        i
+                    }
+                };
                 self.insert(i, key, scope_fields);
                 i
             }
@@ -428,6 +450,7 @@ mod tests {
         if protocol == TCP && round % 4 < 2 {
             info.tcp_options = 0x0210_0000 | u32::from(i);
         }
+        set_link_layer(&mut key, &mut first, i);
         info.key = key;
         let mut f = Flow::new(&info, 0, 0, first);
         for _ in 0..i % 7 + 1 {
@@ -440,6 +463,112 @@ mod tests {
             EndReason::Forced,
         ][usize::from(i % 4)];
         f
+    }
+
+    /// The link-layer fields of flow `i`, in builds that compile them in:
+    /// MACs on most flows, none, one or two VLAN tags in turn, every
+    /// direction and bridge ports or none.
+    #[allow(unused_variables)]
+    fn set_link_layer(key: &mut FlowKey, first: &mut FirstPacket, i: u16) {
+        let [hi, lo] = i.to_be_bytes();
+        #[cfg(feature = "mac")]
+        if i % 5 != 4 {
+            key.l2.dst_mac = [0x02, 0xd0, 0, 0, hi, lo];
+            key.l2.src_mac = [0x02, 0x50, 0, 0, hi, lo];
+        }
+        #[cfg(feature = "vlan")]
+        {
+            let outer = (0x2000 * (i % 8)) | (10 + i);
+            key.l2.vlan = match i % 3 {
+                0 => [[0; 2]; 2],
+                1 => [outer.to_be_bytes(), [0; 2]],
+                _ => [outer.to_be_bytes(), (0xe000 | (200 + i)).to_be_bytes()],
+            };
+        }
+        #[cfg(any(feature = "mac", feature = "vlan"))]
+        {
+            first.ethertype = if i % 11 == 10 {
+                0
+            } else if key.ip_version == 4 {
+                0x0800
+            } else {
+                0x86dd
+            };
+        }
+        #[cfg(feature = "direction")]
+        {
+            first.direction = [0, 1, 255][usize::from(i % 3)];
+        }
+        #[cfg(feature = "physdev")]
+        {
+            (first.phys_in, first.phys_out) = (500 + i, 700 + i);
+        }
+    }
+
+    /// The link-layer elements of this build that the flows above give
+    /// values to, for `version`.
+    fn link_elements(version: Version) -> Vec<u16> {
+        let mut ids = Vec::new();
+        if cfg!(feature = "mac") {
+            ids.extend([56, 80]);
+        }
+        if cfg!(feature = "vlan") {
+            match version {
+                Version::V9 => ids.push(58),
+                Version::Ipfix => ids.extend([243, 244, 245, 246]),
+            }
+        }
+        if cfg!(any(feature = "mac", feature = "vlan")) {
+            ids.push(256);
+        }
+        if cfg!(feature = "direction") {
+            ids.push(61);
+        }
+        if cfg!(feature = "physdev") {
+            ids.extend([252, 253]);
+        }
+        ids
+    }
+
+    /// What a link-layer element of flow `f` must decode to (in the
+    /// default build, where every arm is compiled out, nothing).
+    #[allow(unused_variables, unreachable_code)]
+    fn expected_link(id: u16, f: &Flow) -> Option<u128> {
+        #[cfg(feature = "vlan")]
+        let tci = |n: usize| u128::from(u16::from_be_bytes(f.key.l2.vlan[n]));
+        Some(match id {
+            #[cfg(feature = "mac")]
+            56 => u128::from_be_bytes({
+                let mut b = [0; 16];
+                b[10..].copy_from_slice(&f.key.l2.src_mac);
+                b
+            }),
+            #[cfg(feature = "mac")]
+            80 => u128::from_be_bytes({
+                let mut b = [0; 16];
+                b[10..].copy_from_slice(&f.key.l2.dst_mac);
+                b
+            }),
+            // vlanId and dot1qVlanId: the outer tag's low 12 bits;
+            // dot1qPriority its top 3; the customer ones the inner tag's.
+            #[cfg(feature = "vlan")]
+            58 | 243 => tci(0) & 0xfff,
+            #[cfg(feature = "vlan")]
+            244 => tci(0) >> 13,
+            #[cfg(feature = "vlan")]
+            245 => tci(1) & 0xfff,
+            #[cfg(feature = "vlan")]
+            246 => tci(1) >> 13,
+            #[cfg(any(feature = "mac", feature = "vlan"))]
+            256 => f.first_packet.ethertype.into(),
+            #[cfg(feature = "direction")]
+            61 => f.first_packet.direction.into(),
+            #[cfg(feature = "physdev")]
+            252 => f.first_packet.phys_in.into(),
+            #[cfg(feature = "physdev")]
+            253 => f.first_packet.phys_out.into(),
+            _ => return None,
+        })
     }
 
     const TIMES: FlowTimes = FlowTimes {
@@ -564,7 +693,8 @@ mod tests {
             // ipSecSPI: the key keeps its upper half in the destination
             // port and its lower half in the source port.
             295 => (u32::from(k.d_port) << 16 | u32::from(k.s_port)).into(),
-            other => panic!("element {other} is not checked by this test"),
+            other => expected_link(other, f)
+                .unwrap_or_else(|| panic!("element {other} is not checked by this test")),
         }
     }
 
@@ -584,6 +714,12 @@ mod tests {
         ids.extend(addresses);
         if matches!(f.key.protocol, TCP | UDP) {
             ids.extend([6, 7, 11]);
+        }
+        if cfg!(feature = "direction") {
+            ids.push(61);
+        }
+        if cfg!(feature = "physdev") {
+            ids.extend([252, 253]);
         }
         ids
     }
@@ -678,13 +814,13 @@ mod tests {
         assert_eq!(decoded, flows.len());
         // The flows have every optional part: each element an IPFIX data
         // template can hold was checked.
-        assert_eq!(
-            Vec::from_iter(elements),
-            [
-                1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 27, 28, 31, 32, 33, 60, 62, 64,
-                136, 139, 152, 153, 208, 209, 295
-            ]
-        );
+        let mut all = std::vec![
+            1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 27, 28, 31, 32, 33, 60, 62, 64, 136,
+            139, 152, 153, 208, 209, 295,
+        ];
+        all.extend(link_elements(Version::Ipfix));
+        all.sort_unstable();
+        assert_eq!(Vec::from_iter(elements), all);
     }
 
     #[test]
@@ -729,12 +865,47 @@ mod tests {
         }
         assert_eq!(decoded, flows.len());
         // Each element a v9 data template can hold was checked.
+        let mut all = std::vec![
+            1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 21, 22, 27, 28, 31, 32, 33, 60, 62, 64,
+            139, 208, 209, 295,
+        ];
+        all.extend(link_elements(Version::V9));
+        all.sort_unstable();
+        assert_eq!(Vec::from_iter(elements), all);
+    }
+
+    #[test]
+    fn more_keys_than_entries_evict_in_turn_with_new_ids() {
+        let mut cache = TemplateCache::starting_at(65500);
+        let keys: Vec<TemplateKey> = (0..MAX_TEMPLATES as u32 + 3)
+            .map(|n| TemplateKey(1 << 31 | n))
+            .collect();
+        let mut ids = Vec::new();
+        for &k in &keys {
+            let t = cache.get(k).unwrap();
+            t.sent = true;
+            ids.push(t.id);
+        }
+        assert_eq!(cache.active(), MAX_TEMPLATES as u32);
+        // Ids count from the start given, wrap to 256, and are never
+        // handed out twice in this run.
+        assert_eq!(ids[0], 65500);
+        assert!(ids.contains(&65535) && ids.contains(&FIRST_TEMPLATE_ID));
+        let distinct: BTreeSet<u16> = ids.iter().copied().collect();
+        assert_eq!(distinct.len(), ids.len());
+        // The three oldest were evicted; a key seen again is a new template,
+        // not yet sent.
+        let again = cache.get(keys[0]).unwrap();
+        assert!(!again.sent);
+        assert!(!ids.contains(&again.id));
         assert_eq!(
-            Vec::from_iter(elements),
-            [
-                1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 21, 22, 27, 28, 31, 32, 33, 60, 62,
-                64, 139, 208, 209, 295
-            ]
+            cache.get(keys[5]).unwrap().id,
+            ids[5],
+            "a cached key keeps its template"
+        );
+        assert_eq!(
+            TemplateCache::starting_at(3).get(keys[0]).unwrap().id,
+            FIRST_TEMPLATE_ID
         );
     }
 

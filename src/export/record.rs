@@ -81,6 +81,39 @@ pub fn write_field(id: u16, out: &mut [u8], flow: &Flow, c: &RecordContext) {
         ie::IGMP_TYPE => put(out, &[k.d_port as u8]),
         ie::IPSEC_SPI => put(out, &k.ipsec_spi().to_be_bytes()),
         ie::FLOW_SAMPLER_ID | ie::SELECTOR_ID => put(out, &[c.sampler_id]),
+        _ => write_link_field(id, out, flow),
+    }
+}
+
+/// The link-layer elements of the builds that compile them in; nothing in
+/// the default build.
+#[allow(unused_variables)]
+fn write_link_field(id: u16, out: &mut [u8], flow: &Flow) {
+    #[cfg(feature = "vlan")]
+    use crate::meter::link_layer::{vlan_id, vlan_priority};
+    #[cfg(feature = "vlan")]
+    let tci = |i: usize| u16::from_be_bytes(flow.key.l2.vlan[i]);
+    match id {
+        #[cfg(feature = "mac")]
+        ie::DST_MAC => put(out, &flow.key.l2.dst_mac),
+        #[cfg(feature = "mac")]
+        ie::SRC_MAC => put(out, &flow.key.l2.src_mac),
+        #[cfg(feature = "vlan")]
+        ie::SRC_VLAN | ie::DOT1Q_VLAN_ID => put(out, &vlan_id(tci(0)).to_be_bytes()),
+        #[cfg(feature = "vlan")]
+        ie::DOT1Q_PRIORITY => put(out, &[vlan_priority(tci(0))]),
+        #[cfg(feature = "vlan")]
+        ie::DOT1Q_CUSTOMER_VLAN_ID => put(out, &vlan_id(tci(1)).to_be_bytes()),
+        #[cfg(feature = "vlan")]
+        ie::DOT1Q_CUSTOMER_PRIORITY => put(out, &[vlan_priority(tci(1))]),
+        #[cfg(any(feature = "mac", feature = "vlan"))]
+        ie::ETHERNET_TYPE => put(out, &flow.first_packet.ethertype.to_be_bytes()),
+        #[cfg(feature = "direction")]
+        ie::FLOW_DIRECTION => put(out, &[flow.first_packet.direction]),
+        #[cfg(feature = "physdev")]
+        ie::INGRESS_PHYSICAL => put(out, &flow.first_packet.phys_in.to_be_bytes()),
+        #[cfg(feature = "physdev")]
+        ie::EGRESS_PHYSICAL => put(out, &flow.first_packet.phys_out.to_be_bytes()),
         _ => {}
     }
 }

@@ -9,6 +9,8 @@
 
 use crate::meter::flow::Flow;
 use crate::meter::flow_key::proto;
+#[cfg(feature = "vlan")]
+use crate::meter::link_layer::VLAN_TAGS;
 
 /// The export protocol of a template.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +110,29 @@ pub mod ie {
     /// observationTimeMilliseconds: when the NAT event happened, in
     /// milliseconds since the Unix epoch.
     pub const OBSERVATION_TIME_MS: u16 = 323;
+    /// sourceMacAddress.
+    pub const SRC_MAC: u16 = 56;
+    /// destinationMacAddress.
+    pub const DST_MAC: u16 = 80;
+    /// SRC_VLAN (v9) / vlanId (IPFIX): the outer tag's VLAN id.
+    pub const SRC_VLAN: u16 = 58;
+    /// dot1qVlanId: the outer tag's VLAN id.
+    pub const DOT1Q_VLAN_ID: u16 = 243;
+    /// dot1qPriority: the outer tag's priority.
+    pub const DOT1Q_PRIORITY: u16 = 244;
+    /// dot1qCustomerVlanId: the inner tag's VLAN id.
+    pub const DOT1Q_CUSTOMER_VLAN_ID: u16 = 245;
+    /// dot1qCustomerPriority: the inner tag's priority.
+    pub const DOT1Q_CUSTOMER_PRIORITY: u16 = 246;
+    /// ethernetType.
+    pub const ETHERNET_TYPE: u16 = 256;
+    /// flowDirection: 0 ingress, 1 egress (255 for forwarded flows, as the
+    /// original sends).
+    pub const FLOW_DIRECTION: u16 = 61;
+    /// ingressPhysicalInterface: the bridge port bridged traffic came in on.
+    pub const INGRESS_PHYSICAL: u16 = 252;
+    /// egressPhysicalInterface: the bridge port it left through.
+    pub const EGRESS_PHYSICAL: u16 = 253;
 }
 
 /// The elements of a NAT event's record (template NAT4, reference §4.6),
@@ -170,6 +195,18 @@ impl TemplateKey {
     /// it, so no flow part (nor the sampler, as NAT records bypass
     /// sampling) can join it.
     pub const NAT4: u32 = 1 << 16;
+    /// MAC addresses (builds with `mac`; either address non-zero).
+    pub const MAC: u32 = 1 << 17;
+    /// v9: the outer VLAN id (builds with `vlan`; a tag present).
+    pub const VLAN9: u32 = 1 << 18;
+    /// IPFIX: the outer tag's id and priority.
+    pub const VLANX: u32 = 1 << 19;
+    /// IPFIX: the inner tag's id and priority.
+    pub const VLANI: u32 = 1 << 20;
+    /// The ethernet type (builds with `mac` or `vlan`; known).
+    pub const ETHERTYPE: u32 = 1 << 21;
+    /// The flow's direction (builds with `direction`: every flow).
+    pub const DIRECTION: u32 = 1 << 22;
 
     /// The key of every NAT event's record, in v9 and IPFIX alike.
     pub const fn nat4() -> Self {
@@ -222,7 +259,38 @@ impl TemplateKey {
         if flow.tcp_options != 0 {
             bits |= Self::TCP_OPTIONS;
         }
-        TemplateKey(bits)
+        TemplateKey(bits | Self::link_layer_parts(flow, ipfix))
+    }
+
+    /// The parts of the link-layer fields a build compiles in (none in the
+    /// default build).
+    #[allow(unused_variables, unused_mut)]
+    fn link_layer_parts(flow: &Flow, ipfix: bool) -> u32 {
+        let mut bits = 0;
+        #[cfg(feature = "mac")]
+        if flow.key.l2.src_mac != [0; 6] || flow.key.l2.dst_mac != [0; 6] {
+            bits |= Self::MAC;
+        }
+        #[cfg(feature = "vlan")]
+        if flow.key.l2.vlan[0] != [0; 2] {
+            if !ipfix {
+                bits |= Self::VLAN9;
+            } else {
+                bits |= Self::VLANX;
+                if flow.key.l2.vlan[VLAN_TAGS - 1] != [0; 2] {
+                    bits |= Self::VLANI;
+                }
+            }
+        }
+        #[cfg(any(feature = "mac", feature = "vlan"))]
+        if flow.first_packet.ethertype != 0 {
+            bits |= Self::ETHERTYPE;
+        }
+        #[cfg(feature = "direction")]
+        {
+            bits |= Self::DIRECTION;
+        }
+        bits
     }
 
     fn has(self, part: u32) -> bool {
@@ -290,9 +358,11 @@ impl TemplateKey {
             );
         }
         if self.has(Self::BASE9) {
+            out.extend(&[(INPUT_SNMP, 2), (OUTPUT_SNMP, 2)]);
+            if cfg!(feature = "physdev") {
+                out.extend(&[(INGRESS_PHYSICAL, 2), (EGRESS_PHYSICAL, 2)]);
+            }
             out.extend(&[
-                (INPUT_SNMP, 2),
-                (OUTPUT_SNMP, 2),
                 (IN_PKTS, 4),
                 (IN_BYTES, 4),
                 (FIRST_SWITCHED, 4),
@@ -302,9 +372,11 @@ impl TemplateKey {
             ]);
         }
         if self.has(Self::BASE_IPFIX) {
+            out.extend(&[(INPUT_SNMP, 2), (OUTPUT_SNMP, 2)]);
+            if cfg!(feature = "physdev") {
+                out.extend(&[(INGRESS_PHYSICAL, 2), (EGRESS_PHYSICAL, 2)]);
+            }
             out.extend(&[
-                (INPUT_SNMP, 2),
-                (OUTPUT_SNMP, 2),
                 (IN_PKTS, 4),
                 (IN_BYTES, 4),
                 (FLOW_START_MS, 8),
@@ -323,6 +395,24 @@ impl TemplateKey {
         if self.has(Self::IPSEC) {
             out.push(IPSEC_SPI, 4);
         }
+        if self.has(Self::MAC) {
+            out.extend(&[(DST_MAC, 6), (SRC_MAC, 6)]);
+        }
+        if self.has(Self::VLAN9) {
+            out.push(SRC_VLAN, 2);
+        }
+        if self.has(Self::VLANX) {
+            out.extend(&[(DOT1Q_VLAN_ID, 2), (DOT1Q_PRIORITY, 1)]);
+        }
+        if self.has(Self::VLANI) {
+            out.extend(&[(DOT1Q_CUSTOMER_VLAN_ID, 2), (DOT1Q_CUSTOMER_PRIORITY, 1)]);
+        }
+        if self.has(Self::ETHERTYPE) {
+            out.push(ETHERNET_TYPE, 2);
+        }
+        if self.has(Self::DIRECTION) {
+            out.push(FLOW_DIRECTION, 1);
+        }
         if self.has(Self::SAMPLER) {
             let id = if self.has(Self::BASE_IPFIX) {
                 SELECTOR_ID
@@ -334,8 +424,19 @@ impl TemplateKey {
     }
 }
 
-/// Most elements any data template has.
-pub const MAX_FIELDS: usize = 24;
+/// Most elements any data template has: 24, and what the compiled-in
+/// link-layer fields add (MACs 2, VLAN tags 4, ethernet type 1, direction
+/// 1, bridge ports 2).
+pub const MAX_FIELDS: usize = 24
+    + if cfg!(feature = "mac") { 2 } else { 0 }
+    + if cfg!(feature = "vlan") { 4 } else { 0 }
+    + if cfg!(any(feature = "mac", feature = "vlan")) {
+        1
+    } else {
+        0
+    }
+    + if cfg!(feature = "direction") { 1 } else { 0 }
+    + if cfg!(feature = "physdev") { 2 } else { 0 };
 
 /// A template's elements.
 #[derive(Clone, Copy, Debug)]
@@ -408,11 +509,23 @@ mod tests {
         f.as_slice().iter().map(|&(id, _)| id).collect()
     }
 
+    /// The elements of `k` without those of compiled-in link-layer fields
+    /// (the bridge ports and direction every flow of such a build has), so
+    /// that the tests of the default templates hold in every build.
+    fn base_ids(k: TemplateKey) -> std::vec::Vec<u16> {
+        let link = [
+            ie::INGRESS_PHYSICAL,
+            ie::EGRESS_PHYSICAL,
+            ie::FLOW_DIRECTION,
+        ];
+        ids(k).into_iter().filter(|id| !link.contains(id)).collect()
+    }
+
     #[test]
     fn ipv4_tcp_ipfix() {
         let k = TemplateKey::of(&flow(4, proto::TCP), Version::Ipfix);
         assert_eq!(
-            ids(k),
+            base_ids(k),
             [8, 12, 15, 60, 7, 11, 6, 10, 14, 2, 1, 152, 153, 4, 5, 136]
         );
     }
@@ -423,11 +536,11 @@ mod tests {
         f.first_packet.flow_label = 5;
         f.options = 0x8000;
         assert_eq!(
-            ids(TemplateKey::of(&f, Version::V9)),
+            base_ids(TemplateKey::of(&f, Version::V9)),
             [27, 28, 62, 60, 31, 64, 7, 11, 139, 10, 14, 2, 1, 22, 21, 4, 5]
         );
         assert_eq!(
-            ids(TemplateKey::of(&f, Version::Ipfix)),
+            base_ids(TemplateKey::of(&f, Version::Ipfix)),
             [27, 28, 62, 60, 31, 64, 139, 10, 14, 2, 1, 152, 153, 4, 5, 136]
         );
     }
@@ -438,13 +551,13 @@ mod tests {
         f.options = 1;
         f.first_packet.s_mask = 24;
         assert_eq!(
-            ids(TemplateKey::of(&f, Version::V9)),
+            base_ids(TemplateKey::of(&f, Version::V9)),
             [8, 12, 15, 60, 208, 9, 13, 10, 14, 2, 1, 22, 21, 4, 5, 295]
         );
         let mut t = flow(4, proto::TCP);
         t.tcp_options = 1;
-        assert!(ids(TemplateKey::of(&t, Version::V9)).ends_with(&[209]));
-        assert!(ids(TemplateKey::of(&flow(4, proto::IGMP), Version::V9)).ends_with(&[33]));
+        assert!(base_ids(TemplateKey::of(&t, Version::V9)).ends_with(&[209]));
+        assert!(base_ids(TemplateKey::of(&flow(4, proto::IGMP), Version::V9)).ends_with(&[33]));
     }
 
     #[test]
@@ -476,12 +589,14 @@ mod tests {
         let mut f = FieldList::default();
         all.fields(&mut f);
         let mut count = 0;
-        for bit in 0..15 {
+        for bit in (0..32).filter(|&b| 1 << b != TemplateKey::NAT4) {
             let mut g = FieldList::default();
             TemplateKey(1 << bit).fields(&mut g);
             count += g.as_slice().len();
         }
-        assert!(count <= MAX_FIELDS + 20, "parts add {count} fields");
+        // More than a list holds: the list stops at its capacity, whole.
+        assert!(count > MAX_FIELDS, "parts add {count} fields");
+        assert_eq!(f.as_slice().len(), MAX_FIELDS);
         // A real key never mixes IPv4 and IPv6 or v9 and IPFIX bases.
         let real = TemplateKey(
             TemplateKey::IP6
@@ -494,9 +609,93 @@ mod tests {
         let mut r = FieldList::default();
         real.fields(&mut r);
         assert!(r.as_slice().len() <= MAX_FIELDS);
+        let physdev = if cfg!(feature = "physdev") { 4 } else { 0 };
         assert_eq!(
             r.record_len(),
-            16 * 3 + 1 + 3 + 2 + 5 + 2 + 2 + 4 + 4 + 8 + 8 + 1 + 1 + 1 + 4
+            16 * 3 + 1 + 3 + 2 + 5 + 2 + 2 + physdev + 4 + 4 + 8 + 8 + 1 + 1 + 1 + 4
+        );
+        // The largest real key of this build, with every link-layer part
+        // the build can give a flow, fits.
+        let (mut link, mut extra) = (TemplateKey::SAMPLER, 1);
+        for (on, part, n) in [
+            (cfg!(feature = "mac"), TemplateKey::MAC, 2),
+            (
+                cfg!(feature = "vlan"),
+                TemplateKey::VLANX | TemplateKey::VLANI,
+                4,
+            ),
+            (
+                cfg!(any(feature = "mac", feature = "vlan")),
+                TemplateKey::ETHERTYPE,
+                1,
+            ),
+            (cfg!(feature = "direction"), TemplateKey::DIRECTION, 1),
+        ] {
+            if on {
+                link |= part;
+                extra += n;
+            }
+        }
+        let mut l = FieldList::default();
+        TemplateKey(real.0 | link).fields(&mut l);
+        assert_eq!(l.as_slice().len(), 19 + physdev / 2 + extra);
+        assert!(l.as_slice().len() <= MAX_FIELDS);
+    }
+
+    #[test]
+    fn link_layer_parts_follow_the_original_order() {
+        let k = TemplateKey(
+            TemplateKey::IP4
+                | TemplateKey::BASE_IPFIX
+                | TemplateKey::IPSEC
+                | TemplateKey::MAC
+                | TemplateKey::VLANX
+                | TemplateKey::VLANI
+                | TemplateKey::ETHERTYPE
+                | TemplateKey::DIRECTION
+                | TemplateKey::SAMPLER,
+        );
+        let got = ids(k);
+        let tail = [295, 80, 56, 243, 244, 245, 246, 256, 61, 302];
+        assert!(got.ends_with(&tail), "{got:?}");
+        let v9 = ids(TemplateKey(
+            TemplateKey::IP6 | TemplateKey::BASE9 | TemplateKey::VLAN9,
+        ));
+        assert!(v9.ends_with(&[58]), "{v9:?}");
+        let physdev: &[u16] = if cfg!(feature = "physdev") {
+            &[252, 253]
+        } else {
+            &[]
+        };
+        let base = [&[10u16, 14][..], physdev, &[2, 1]].concat();
+        assert!(v9.windows(base.len()).any(|w| w == base), "{v9:?}");
+    }
+
+    #[cfg(all(feature = "mac", feature = "vlan", feature = "direction"))]
+    #[test]
+    fn a_flow_with_link_layer_fields_gets_their_parts() {
+        let mut f = flow(4, proto::UDP);
+        assert_eq!(
+            TemplateKey::of(&f, Version::Ipfix).0 & !0xffff,
+            TemplateKey::DIRECTION,
+            "no MAC, tag or type: only the direction"
+        );
+        f.key.l2.src_mac = [2, 0, 0, 0, 0, 1];
+        f.key.l2.vlan = [[0, 10], [0, 0]];
+        f.first_packet.ethertype = 0x0800;
+        let link = TemplateKey::MAC | TemplateKey::ETHERTYPE | TemplateKey::DIRECTION;
+        assert_eq!(
+            TemplateKey::of(&f, Version::Ipfix).0 & !0xffff,
+            link | TemplateKey::VLANX
+        );
+        assert_eq!(
+            TemplateKey::of(&f, Version::V9).0 & !0xffff,
+            link | TemplateKey::VLAN9
+        );
+        f.key.l2.vlan[1] = [0x20, 20];
+        assert_eq!(
+            TemplateKey::of(&f, Version::Ipfix).0 & !0xffff,
+            link | TemplateKey::VLANX | TemplateKey::VLANI
         );
     }
 }

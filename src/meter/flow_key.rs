@@ -7,6 +7,7 @@
 //! [`Truncated`]; a transport header that is missing only leaves the port
 //! fields zero, as in the original module.
 
+use super::link_layer::L2Key;
 use super::packet::{L3Family, PacketBytes, IPV6_HEADER_LEN};
 
 /// IP protocol numbers the parser knows.
@@ -87,8 +88,9 @@ pub const NO_INTERFACE: u16 = 0xffff;
 /// What identifies a flow. Two packets with equal keys are accounted into
 /// the same flow record.
 ///
-/// The layout is six 64-bit words with no implicit padding, so hashing and
-/// comparing a key are a handful of word operations.
+/// The layout is 64-bit words with no implicit padding (six in the default
+/// build; the link-layer fields of builds that compile them in add more),
+/// so hashing and comparing a key are a handful of word operations.
 #[derive(Clone, Copy, Debug, Default, Eq)]
 #[repr(C, align(8))]
 pub struct FlowKey {
@@ -110,19 +112,30 @@ pub struct FlowKey {
     pub tos: u8,
     /// 4 or 6.
     pub ip_version: u8,
+    /// MAC addresses and VLAN tags, in the builds that key flows by them
+    /// (empty in the default build).
+    pub l2: L2Key,
     /// Always zero: makes the padding explicit so every byte is defined.
-    pub _pad: [u8; 7],
+    pub _pad: [u8; KEY_PAD],
 }
 
+/// Bytes of a key before its link-layer part.
+const KEY_HEAD: usize = 41;
+/// Padding that rounds the key up to whole words.
+const KEY_PAD: usize = (8 - (KEY_HEAD + core::mem::size_of::<L2Key>()) % 8) % 8;
+/// The key's size in 64-bit words: 6 in the default build.
+pub const KEY_WORDS: usize = (KEY_HEAD + core::mem::size_of::<L2Key>() + KEY_PAD) / 8;
+
 impl FlowKey {
-    /// The key as six words, for hashing and comparing: six loads.
+    /// The key as words, for hashing and comparing: six loads in the
+    /// default build.
     #[inline(always)]
-    pub fn words(&self) -> [u64; 6] {
-        // SAFETY: `FlowKey` is `repr(C, align(8))` and 48 bytes of byte
-        // arrays and integers with no implicit padding (asserted below), so
-        // all of its bytes are initialised and it has the size and
-        // alignment of `[u64; 6]`, for which any bytes are valid.
-        unsafe { *core::ptr::from_ref(self).cast::<[u64; 6]>() }
+    pub fn words(&self) -> [u64; KEY_WORDS] {
+        // SAFETY: `FlowKey` is `repr(C, align(8))` and `KEY_WORDS` words of
+        // byte arrays and integers with no implicit padding (asserted
+        // below), so all of its bytes are initialised and it has the size
+        // and alignment of `[u64; KEY_WORDS]`, for which any bytes are valid.
+        unsafe { *core::ptr::from_ref(self).cast::<[u64; KEY_WORDS]>() }
     }
 
     /// The IPv4 source address (meaningful when `ip_version == 4`).
@@ -152,23 +165,35 @@ impl FlowKey {
     }
 }
 
-// `words` relies on this: no implicit padding anywhere in the key.
-const _: () =
-    assert!(core::mem::size_of::<FlowKey>() == 48 && core::mem::align_of::<FlowKey>() == 8);
+// `words` relies on this: no implicit padding anywhere in the key (the
+// link-layer part is byte arrays only, so it sits unaligned at KEY_HEAD).
+const _: () = assert!(
+    core::mem::size_of::<FlowKey>() == KEY_WORDS * 8
+        && core::mem::offset_of!(FlowKey, l2) == KEY_HEAD
+        && core::mem::align_of::<FlowKey>() == 8
+);
+// The default build's key stays six words.
+#[cfg(not(any(feature = "mac", feature = "vlan")))]
+const _: () = assert!(KEY_WORDS == 6);
 
 /// Word-wise, every byte: the same result as comparing field by field
-/// (the padding is part of the key and always zero), in six compares.
+/// (the padding is part of the key and always zero), in six compares in
+/// the default build.
 impl PartialEq for FlowKey {
     #[inline(always)]
     fn eq(&self, other: &Self) -> bool {
         let (a, b) = (self.words(), other.words());
-        (a[0] ^ b[0])
+        let mut diff = (a[0] ^ b[0])
             | (a[1] ^ b[1])
             | (a[2] ^ b[2])
             | (a[3] ^ b[3])
             | (a[4] ^ b[4])
-            | (a[5] ^ b[5])
-            == 0
+            | (a[5] ^ b[5]);
+        // The link-layer words of builds that have them.
+        for (x, y) in a[6..].iter().zip(&b[6..]) {
+            diff |= x ^ y;
+        }
+        diff == 0
     }
 }
 
@@ -700,7 +725,7 @@ mod tests {
         let mut c = a;
         c.ip_version = 6;
         assert_ne!(a.words(), c.words());
-        assert_eq!(core::mem::size_of::<FlowKey>(), 48);
+        assert_eq!(core::mem::size_of::<FlowKey>(), KEY_WORDS * 8);
     }
 
     #[test]
@@ -731,7 +756,7 @@ mod tests {
             } else {
                 let info = r.unwrap();
                 prop_assert_eq!(info.key.ip_version, if v6 { 6 } else { 4 });
-                prop_assert_eq!(info.key._pad, [0u8; 7]);
+                prop_assert_eq!(info.key._pad, [0u8; KEY_PAD]);
             }
         }
 

@@ -248,6 +248,11 @@ impl Meter {
             s.traf_drop.add(u64::from(pkt.bytes.skb_len()));
             return;
         };
+        #[cfg(feature = "link-layer")]
+        {
+            info.key.l2 = pkt.link.key();
+            info.key.i_ifc = pkt.link.key_in_ifindex(info.key.i_ifc);
+        }
         if info.fragment {
             s.frags.inc();
         }
@@ -582,13 +587,28 @@ fn first_packet(pkt: &Packet<'_>, info: &PacketInfo, rules: &PacketRules, applie
     if !rules.snmp.is_empty() {
         o_ifc = rules.interface_index(pkt.out_name(), o_ifc);
     }
-    FirstPacket {
+    #[allow(unused_mut)]
+    let mut first = FirstPacket {
         o_ifc,
         flow_label: info.flow_label,
         nexthop: pkt.nexthop(),
         s_mask: applied.s_mask,
         d_mask: applied.d_mask,
+        #[cfg(any(feature = "mac", feature = "vlan"))]
+        ethertype: 0,
+        #[cfg(feature = "direction")]
+        direction: 0,
+        #[cfg(feature = "physdev")]
+        phys_in: 0,
+        #[cfg(feature = "physdev")]
+        phys_out: 0,
+    };
+    #[cfg(feature = "link-layer")]
+    {
+        pkt.link.fill_first_packet(&mut first, pkt.in_ifindex(), o_ifc);
+        first.o_ifc = pkt.link.out_ifindex(o_ifc);
     }
+    first
 }
 
 /// Meters one packet handed to the NETFLOW target.

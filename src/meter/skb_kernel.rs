@@ -4,6 +4,8 @@
 //! hook, in the NetFlow form.
 
 use super::flow_key::NO_INTERFACE;
+#[cfg(feature = "link-layer")]
+use super::link_layer::LinkFacts;
 use super::packet::{L3Family, PacketBytes};
 use crate::sys::skb::{HookDevices, SkbView, IFNAMSIZ};
 use crate::sys::xtables::{Family, TargetCall};
@@ -34,6 +36,18 @@ pub struct Packet<'a> {
     devices: HookDevices<'a>,
     /// What the rule was registered for.
     pub family: L3Family,
+    /// Its link layer, in the builds with link-layer fields.
+    #[cfg(feature = "link-layer")]
+    pub link: LinkFacts<'a>,
+}
+
+/// The link-layer facts of a target call's packet.
+#[cfg(feature = "link-layer")]
+#[inline]
+fn link_facts<'a>(call: &TargetCall<'a>) -> LinkFacts<'a> {
+    let l = call.link();
+    let devs = l.dev_vlan.get(..usize::from(l.dev_vlan_count)).unwrap_or(&[]);
+    LinkFacts::from_kernel(l.frame, devs, l.accel_tci, l.protocol, l.hook, (l.phys_in, l.phys_out))
 }
 
 impl<'a> Packet<'a> {
@@ -44,7 +58,13 @@ impl<'a> Packet<'a> {
             Family::Ipv4 => L3Family::Ipv4,
             Family::Ipv6 => L3Family::Ipv6,
         };
-        Packet { bytes: call.skb(), devices: call.devices(), family }
+        Packet {
+            bytes: call.skb(),
+            devices: call.devices(),
+            family,
+            #[cfg(feature = "link-layer")]
+            link: link_facts(call),
+        }
     }
 
     /// The input interface, truncated to the 16 bits NetFlow v5 carries,

@@ -24,6 +24,8 @@
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include <linux/mm.h>
+#include <linux/if_vlan.h>
+#include <linux/netfilter_bridge.h>
 #include <net/route.h>
 #include <net/sock.h>
 #include <linux/net.h>
@@ -156,6 +158,46 @@ void nf_skb_nexthop(const struct sk_buff *skb, bool ipv6, u8 nexthop[16])
 			memcpy(nexthop, &rt->rt6i_gateway, 16);
 #endif
 	}
+}
+
+void nf_skb_link_facts(const struct sk_buff *skb, const struct nf_hook_state *state,
+		       struct nf_link_facts *facts)
+{
+	const struct net_device *dev = skb->dev;
+
+	memset(facts, 0, sizeof(*facts));
+	facts->protocol = ntohs(skb->protocol);
+	facts->hook = state->hook;
+	/* Locally generated packets have no MAC header yet. */
+	if (skb_mac_header_was_set(skb) && skb_mac_header(skb) >= skb->head &&
+	    skb_network_header(skb) >= skb_mac_header(skb) + ETH_HLEN) {
+		facts->mac = skb_mac_header(skb);
+		facts->mac_len = skb_network_header(skb) - skb_mac_header(skb);
+	}
+	if (skb_vlan_tag_present(skb)) {
+		facts->accel_tag = true;
+		facts->accel_tci = skb_vlan_tag_get(skb);
+	}
+#if IS_ENABLED(CONFIG_VLAN_8021Q)
+	/*
+	 * A VLAN device took its tag off the packet, unless it runs without
+	 * REORDER_HDR, which puts the tag back into the frame (except on
+	 * macvlan and bridge ports: vlan_do_receive).
+	 */
+	while (dev && is_vlan_dev(dev) && facts->dev_vlan_count < ARRAY_SIZE(facts->dev_vlan)) {
+		const struct vlan_dev_priv *vlan = vlan_dev_priv(dev);
+
+		if (!(vlan->flags & VLAN_FLAG_REORDER_HDR) && !netif_is_macvlan_port(dev) &&
+		    !netif_is_bridge_port(dev))
+			break;
+		facts->dev_vlan[facts->dev_vlan_count++] = vlan->vlan_id;
+		dev = vlan->real_dev;
+	}
+#endif
+#if IS_ENABLED(CONFIG_BRIDGE_NETFILTER)
+	facts->phys_in = nf_bridge_get_physinif(skb);
+	facts->phys_out = nf_bridge_get_physoutif(skb);
+#endif
 }
 
 unsigned int nf_hz(void)

@@ -16,6 +16,7 @@
 struct seq_file;
 
 struct sk_buff;
+struct nf_hook_state;
 struct proc_dir_entry;
 struct module;
 
@@ -51,6 +52,26 @@ void *nf_seq_private(struct seq_file *m);
 
 /* The next hop the routing decision attached to the skb, if any. */
 void nf_skb_nexthop(const struct sk_buff *skb, bool ipv6, u8 nexthop[16]);
+
+/*
+ * What the link-layer fields of the builds that compile them in
+ * (configure --enable-macaddress, --enable-vlan, --enable-direction,
+ * --enable-physdev) read of a packet; the default build never calls it.
+ */
+struct nf_link_facts {
+	const u8 *mac;		/* the MAC header, NULL when there is none */
+	unsigned int mac_len;	/* bytes from it to the network header */
+	u16 dev_vlan[2];	/* VLAN ids of the VLAN devices that took their */
+	u8 dev_vlan_count;	/* tags off, innermost first */
+	bool accel_tag;		/* a tag the NIC or veth took off, still on */
+	u16 accel_tci;		/* the skb: its control information */
+	u16 protocol;		/* skb->protocol, host order */
+	u8 hook;		/* enum nf_inet_hooks */
+	int phys_in;		/* bridge ports (br_netfilter), 0 when none */
+	int phys_out;
+};
+void nf_skb_link_facts(const struct sk_buff *skb, const struct nf_hook_state *state,
+		       struct nf_link_facts *facts);
 
 /* Time and place. */
 struct nf_timespec {

@@ -248,3 +248,62 @@ impl HookDevices<'_> {
         self.ifindex(bindings::NF_OFF_HOOK_STATE_OUT)
     }
 }
+
+/// What the kernel knows of a packet's link layer, for the builds with
+/// link-layer fields (read through one helper call per packet).
+pub struct LinkInfo<'a> {
+    /// The bytes from the MAC header to the network header (empty when
+    /// the packet has no Ethernet-sized MAC header).
+    pub frame: &'a [u8],
+    /// VLAN ids of the VLAN devices that took their tags off, innermost
+    /// first.
+    pub dev_vlan: [u16; 2],
+    /// How many of `dev_vlan` there are.
+    pub dev_vlan_count: u8,
+    /// The control information of a tag taken off by the NIC, still on the
+    /// socket buffer.
+    pub accel_tci: Option<u16>,
+    /// `skb->protocol`, host order.
+    pub protocol: u16,
+    /// The hook number (`enum nf_inet_hooks`).
+    pub hook: u8,
+    /// The bridge port the packet came in on (br_netfilter), 0 when none.
+    pub phys_in: i32,
+    /// The bridge port it goes out through, 0 when none or not yet known.
+    pub phys_out: i32,
+}
+
+impl<'a> LinkInfo<'a> {
+    /// Reads the link-layer facts of a target call's packet.
+    ///
+    /// # Safety
+    ///
+    /// `skb` and `state` must be the socket buffer and hook state of a
+    /// target call that lasts `'a`, during which nobody modifies the skb.
+    #[inline]
+    pub unsafe fn of(skb: *const bindings::sk_buff, state: *const bindings::nf_hook_state) -> Self {
+        let mut f = bindings::nf_link_facts::default();
+        // SAFETY: `skb` and `state` are valid for the call (caller's
+        // guarantee); the helper only reads them and writes `f`.
+        unsafe { bindings::nf_skb_link_facts(skb, state, &mut f) };
+        let frame = if f.mac.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: the helper found the MAC header inside the skb's buffer
+            // (from `head` on) and `mac_len` bytes before the network header,
+            // which is in the linear area: readable memory that nobody writes
+            // during the call (caller's guarantee).
+            unsafe { core::slice::from_raw_parts(f.mac, f.mac_len as usize) }
+        };
+        LinkInfo {
+            frame,
+            dev_vlan: f.dev_vlan,
+            dev_vlan_count: f.dev_vlan_count,
+            accel_tci: f.accel_tag.then_some(f.accel_tci),
+            protocol: f.protocol,
+            hook: f.hook,
+            phys_in: f.phys_in,
+            phys_out: f.phys_out,
+        }
+    }
+}

@@ -4,7 +4,7 @@
 
 use super::bindings;
 use super::cstr::from_c_ptr;
-use super::skb::{HookDevices, SkbView};
+use super::skb::{HookDevices, LinkInfo, SkbView};
 use core::ffi::{c_char, c_int, c_uint, CStr};
 use core::marker::PhantomData;
 use kernel::error::{to_result, Result};
@@ -48,6 +48,16 @@ impl<'a> TargetCall<'a> {
         // SAFETY: the parameter block of the call, for the call's lifetime
         // (type invariants).
         unsafe { HookDevices::of(self.par) }
+    }
+
+    /// The packet's link-layer facts (for the builds with link-layer
+    /// fields).
+    #[inline]
+    pub fn link(&self) -> LinkInfo<'a> {
+        // SAFETY: the skb and the parameter block's hook state of the call,
+        // for the call's lifetime, during which nobody modifies the skb
+        // (type invariants).
+        unsafe { LinkInfo::of(self.skb, (*self.par).state) }
     }
 }
 

@@ -9,13 +9,26 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$top/scripts/common.sh"
 
-flavor=${1:?usage: build-module.sh FLAVOR}
+flavor=${1:?usage: build-module.sh FLAVOR [all | CONFIGURE-OPTION...]}
+shift
+# The build with every flow field the original's configure offers (tests
+# run it as FLAVOR-all), or a build with the configure options given
+# (make matrix: build/matrix/...).
+variant=
+configure_args=("$@")
+if [ "${1:-}" = all ]; then
+	configure_args=("${NF_ALL_FLAGS[@]}")
+	variant=-all
+elif [ $# -gt 0 ]; then
+	variant=-$(echo "$*" | sed 's/--//g; s/[^a-z0-9]/_/g')
+	out_base=$top/build/matrix
+fi
 # 7.3-stock: Debian's own kernel, no test kernel to build (stock-kernel.sh).
 [ "$flavor" = 7.3-stock ] || tree=$("$top/scripts/build-kernel.sh" "$flavor")
-out=$top/build/$flavor
+out=${out_base:-$top/build}/$flavor$variant
 mkdir -p "$out"
 rsync -a --delete --exclude=/build --exclude=/target --exclude=/.git \
-	--exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude=config.mk \
+	--exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude=config.mk --exclude=/configure.args \
 	--exclude=/src/sys/bindings_generated.rs --exclude=/src/params/bindings_generated.rs --exclude=/fuzz \
 	--filter='P *.o' --filter='P *.ko' --filter='P .*.cmd' --filter='P *.mod*' \
 	--filter='P src/sys/bindings_generated.rs' --filter='P src/params/bindings_generated.rs' --filter='P Module.symvers' --filter='P modules.order' \
@@ -23,9 +36,12 @@ rsync -a --delete --exclude=/build --exclude=/target --exclude=/.git \
 # What an earlier build left must not stand in for this one if it fails:
 # rsync keeps the objects (for Kbuild's incremental build), not the results.
 rm -f "$out/ipt_NETFLOW.ko" "$out/libxt/libxt_NETFLOW.so"
-[ "$flavor" != 7.3-stock ] || exec "$here/stock-kernel.sh" build
+if [ "$flavor" = 7.3-stock ]; then
+	[ -z "$variant" ] || die "7.3-stock builds only the default module"
+	exec "$here/stock-kernel.sh" build
+fi
 cd "$out"
-./configure --kdir="$tree" >configure.log 2>&1 || { cat configure.log >&2; exit 1; }
+./configure --kdir="$tree" "${configure_args[@]}" >configure.log 2>&1 || { cat configure.log >&2; exit 1; }
 # CLIPPY=1: the kernel's own Rust lints (clippy with the kernel's lint set)
 # run as part of the build, so their warnings fail it too.
 if ! make -s module libxt KMAKEFLAGS="$(sed -n 's/^KMAKEFLAGS := //p' config.mk) CLIPPY=1" >build.log 2>&1; then
