@@ -17,8 +17,13 @@ shift
 status=0
 
 echo "# kernel $(uname -r), $(nproc) CPUs, cmdline: $(cat /proc/cmdline)"
-for suite in "$@"; do
-	echo "# suite $suite"
+for spec in "$@"; do
+	# SUITE@VARIANT runs SUITE with the build BUILD_DIR-VARIANT (check.sh
+	# gives foundation@all and l2@all: the build with every flow field).
+	suite=${spec%@*}
+	build=$NF_BUILD
+	[ "$spec" = "$suite" ] || build=$NF_BUILD-${spec#*@}
+	echo "# suite $spec"
 	# parity needs the original C module, which check.sh builds (and gives
 	# as NF_THEIRS_KO) only where it builds: on 6.12. Asked for without
 	# it, the suite fails here rather than pass having compared nothing.
@@ -29,12 +34,14 @@ for suite in "$@"; do
 	fi
 	out=/tmp/suite-$suite.out
 	first=0
-	if [ "$suite" = "${1:-}" ]; then
+	if [ "$spec" = "${1:-}" ]; then
 		first=1
 		plant kasan-early fault=oob # before the module is ever loaded
 	fi
-	NF_SUITE=$suite NF_FIRST_SUITE=$first "$here/$suite.sh" "$NF_BUILD" | tee "$out"
+	started=$SECONDS
+	NF_SUITE=$suite NF_FIRST_SUITE=$first "$here/$suite.sh" "$build" | tee "$out"
 	rc=${PIPESTATUS[0]}
+	echo "# suite $spec took $((SECONDS - started)) s"
 	planned=$(sed -n 's/^# plan \([0-9][0-9]*\)$/\1/p' "$out" | awk '{ s += $1 } END { print s + 0 }')
 	ran=$(grep -cE '^(not )?ok - ' "$out")
 	failed=$(grep -c '^not ok - ' "$out")
@@ -42,11 +49,11 @@ for suite in "$@"; do
 	# failing suite run more than it planned; a passing one runs exactly
 	# what it planned, so a plan that went stale is noticed.
 	if [ "$planned" -eq 0 ]; then
-		fail "$suite: states its plan" "no '# plan N' line"
+		fail "$spec: states its plan" "no '# plan N' line"
 	elif [ "$ran" -lt "$planned" ] || { [ "$failed" -eq 0 ] && [ "$ran" -ne "$planned" ]; }; then
-		fail "$suite: ran the $planned checks it planned" "ran $ran (exit status $rc)"
+		fail "$spec: ran the $planned checks it planned" "ran $ran (exit status $rc)"
 	else
-		pass "$suite: ran the $planned checks it planned"
+		pass "$spec: ran the $planned checks it planned"
 	fi
 	# A suite's own status counts its shell checks; the checks of the
 	# Python scripts it runs count through their "not ok" lines.

@@ -67,7 +67,21 @@ netflow: registered: sysctl net.netflow
 ipt_NETFLOW: added destination 127.0.0.1:2055
 ipt_NETFLOW protocol version 5 (NetFlow) enabled.
 ipt_NETFLOW is loaded." "$(log_since "$mark")"
-check "version line" grep -Eq "^ipt_NETFLOW $version, srcversion [0-9A-F]+; aggr nel samp-h snmp\$" $stat
+# The tags: the run-time features always, the compiled-in features of the
+# build (configure's --enable-direction, -macaddress, -promisc,
+# --promisc-mpls, --enable-vlan) in the original's order.
+features=" $(sed -n 's/^NF_FEATURES := //p' "$build/config.mk" 2>/dev/null) "
+tags=aggr
+case $features in *" direction "*) tags="$tags dir" ;; esac
+case $features in *" mac "*) tags="$tags mac" ;; esac
+tags="$tags nel"
+case $features in
+*" promisc-mpls "*) tags="$tags promisc\\+mpls" ;; # a regular expression
+*" promisc "*) tags="$tags promisc" ;;
+esac
+tags="$tags samp-h snmp"
+case $features in *" vlan "*) tags="$tags vlan" ;; esac
+check "version line" grep -Eq "^ipt_NETFLOW $version, srcversion [0-9A-F]+; $tags\$" $stat
 check_eq "protocol line for v5" "Protocol version 5 (netflow)" "$(sed -n 2p $stat)"
 check "per-CPU table header" grep -qxF \
 	"cpu#     pps; <search found new [metric], trunc frag alloc maxflows>, traffic: <pkt, bytes>, drop: <pkt, bytes>" $stat
