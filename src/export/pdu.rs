@@ -374,6 +374,8 @@ mod tests {
     use crate::export::template::FieldList;
     use crate::meter::flow::{EndReason, FirstPacket, Flow};
     use crate::meter::flow_key::{FlowKey, PacketInfo};
+    #[allow(unused_imports)]
+    use crate::meter::link_layer::MPLS_DEPTH;
     use netflow_parser::variable_versions::field_value::FieldValue;
     use netflow_parser::variable_versions::ipfix::lookup::IPFixField;
     use netflow_parser::variable_versions::ipfix::FlowSetBody as IpfixBody;
@@ -503,6 +505,18 @@ mod tests {
         {
             (first.phys_in, first.phys_out) = (500 + i, 700 + i);
         }
+        #[cfg(feature = "mpls")]
+        {
+            // No stack, or one of 1 to MPLS_DEPTH entries, bottom bit on
+            // the last.
+            let depth = usize::from(i) % (MPLS_DEPTH + 1);
+            for (n, entry) in key.l2.mpls.iter_mut().enumerate().take(depth) {
+                let label = 16 + u32::from(i) * 4 + n as u32;
+                let bottom = u32::from(n + 1 == depth);
+                *entry = (label << 12 | (n as u32 & 7) << 9 | bottom << 8 | (64 - n as u32))
+                    .to_be_bytes();
+            }
+        }
     }
 
     /// The link-layer elements of this build that the flows above give
@@ -526,6 +540,10 @@ mod tests {
         }
         if cfg!(feature = "physdev") {
             ids.extend([252, 253]);
+        }
+        if cfg!(feature = "mpls") {
+            ids.push(200);
+            ids.extend((0..MPLS_DEPTH as u16).map(|i| 70 + i));
         }
         ids
     }
@@ -567,6 +585,15 @@ mod tests {
             252 => f.first_packet.phys_in.into(),
             #[cfg(feature = "physdev")]
             253 => f.first_packet.phys_out.into(),
+            // mplsTopLabelTTL: the top entry's last byte; the label stack
+            // sections: each entry's first three bytes.
+            #[cfg(feature = "mpls")]
+            200 => f.key.l2.mpls[0][3].into(),
+            #[cfg(feature = "mpls")]
+            70..=79 => {
+                let e = f.key.l2.mpls[usize::from(id - 70)];
+                u128::from(u32::from_be_bytes(e) >> 8)
+            }
             _ => return None,
         })
     }

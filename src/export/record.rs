@@ -114,6 +114,14 @@ fn write_link_field(id: u16, out: &mut [u8], flow: &Flow) {
         ie::INGRESS_PHYSICAL => put(out, &flow.first_packet.phys_in.to_be_bytes()),
         #[cfg(feature = "physdev")]
         ie::EGRESS_PHYSICAL => put(out, &flow.first_packet.phys_out.to_be_bytes()),
+        #[cfg(feature = "mpls")]
+        ie::MPLS_TOP_LABEL_TTL => put(out, &[flow.key.l2.mpls[0][3]]),
+        #[cfg(feature = "mpls")]
+        id if (ie::MPLS_LABEL_1..ie::MPLS_LABEL_1 + 10).contains(&id) => {
+            if let Some(entry) = flow.key.l2.mpls.get(usize::from(id - ie::MPLS_LABEL_1)) {
+                put(out, &entry[..3]);
+            }
+        }
         _ => {}
     }
 }

@@ -9,6 +9,7 @@
 
 use crate::meter::flow::Flow;
 use crate::meter::flow_key::proto;
+use crate::meter::link_layer::MPLS_DEPTH;
 #[cfg(feature = "vlan")]
 use crate::meter::link_layer::VLAN_TAGS;
 
@@ -133,6 +134,12 @@ pub mod ie {
     pub const INGRESS_PHYSICAL: u16 = 252;
     /// egressPhysicalInterface: the bridge port it left through.
     pub const EGRESS_PHYSICAL: u16 = 253;
+    /// mplsTopLabelTTL.
+    pub const MPLS_TOP_LABEL_TTL: u16 = 200;
+    /// mplsTopLabelStackSection: the top entry's label, traffic class and
+    /// bottom bit; the entries under it are the next element ids
+    /// (mplsLabelStackSection2..10, 71..79).
+    pub const MPLS_LABEL_1: u16 = 70;
 }
 
 /// The elements of a NAT event's record (template NAT4, reference §4.6),
@@ -207,6 +214,8 @@ impl TemplateKey {
     pub const ETHERTYPE: u32 = 1 << 21;
     /// The flow's direction (builds with `direction`: every flow).
     pub const DIRECTION: u32 = 1 << 22;
+    /// The MPLS label stack (builds with `mpls`; a stack present).
+    pub const MPLS: u32 = 1 << 23;
 
     /// The key of every NAT event's record, in v9 and IPFIX alike.
     pub const fn nat4() -> Self {
@@ -285,6 +294,10 @@ impl TemplateKey {
         #[cfg(any(feature = "mac", feature = "vlan"))]
         if flow.first_packet.ethertype != 0 {
             bits |= Self::ETHERTYPE;
+        }
+        #[cfg(feature = "mpls")]
+        if flow.key.l2.mpls[0] != [0; 4] {
+            bits |= Self::MPLS;
         }
         #[cfg(feature = "direction")]
         {
@@ -410,6 +423,12 @@ impl TemplateKey {
         if self.has(Self::ETHERTYPE) {
             out.push(ETHERNET_TYPE, 2);
         }
+        if self.has(Self::MPLS) {
+            out.push(MPLS_TOP_LABEL_TTL, 1);
+            for i in 0..MPLS_DEPTH as u16 {
+                out.push(MPLS_LABEL_1 + i, 3);
+            }
+        }
         if self.has(Self::DIRECTION) {
             out.push(FLOW_DIRECTION, 1);
         }
@@ -426,7 +445,7 @@ impl TemplateKey {
 
 /// Most elements any data template has: 24, and what the compiled-in
 /// link-layer fields add (MACs 2, VLAN tags 4, ethernet type 1, direction
-/// 1, bridge ports 2).
+/// 1, bridge ports 2, the MPLS stack's TTL and entries 1 + depth).
 pub const MAX_FIELDS: usize = 24
     + if cfg!(feature = "mac") { 2 } else { 0 }
     + if cfg!(feature = "vlan") { 4 } else { 0 }
@@ -436,7 +455,12 @@ pub const MAX_FIELDS: usize = 24
         0
     }
     + if cfg!(feature = "direction") { 1 } else { 0 }
-    + if cfg!(feature = "physdev") { 2 } else { 0 };
+    + if cfg!(feature = "physdev") { 2 } else { 0 }
+    + if cfg!(feature = "mpls") {
+        1 + MPLS_DEPTH
+    } else {
+        0
+    };
 
 /// A template's elements.
 #[derive(Clone, Copy, Debug)]
@@ -630,6 +654,7 @@ mod tests {
                 1,
             ),
             (cfg!(feature = "direction"), TemplateKey::DIRECTION, 1),
+            (cfg!(feature = "mpls"), TemplateKey::MPLS, 1 + MPLS_DEPTH),
         ] {
             if on {
                 link |= part;
@@ -658,6 +683,15 @@ mod tests {
         let got = ids(k);
         let tail = [295, 80, 56, 243, 244, 245, 246, 256, 61, 302];
         assert!(got.ends_with(&tail), "{got:?}");
+        let mpls = ids(TemplateKey(
+            TemplateKey::IP4 | TemplateKey::BASE9 | TemplateKey::MPLS | TemplateKey::DIRECTION,
+        ));
+        let stack: std::vec::Vec<u16> = [200]
+            .into_iter()
+            .chain((0..MPLS_DEPTH as u16).map(|i| 70 + i))
+            .chain([61])
+            .collect();
+        assert!(mpls.ends_with(&stack), "{mpls:?}");
         let v9 = ids(TemplateKey(
             TemplateKey::IP6 | TemplateKey::BASE9 | TemplateKey::VLAN9,
         ));

@@ -20,12 +20,43 @@ pub const ETH_P_8021Q: u16 = 0x8100;
 pub const ETH_P_8021AD: u16 = 0x88a8;
 /// VLAN tags a flow key keeps: the outer one and one inner.
 pub const VLAN_TAGS: usize = 2;
+/// MPLS unicast.
+pub const ETH_P_MPLS_UC: u16 = 0x8847;
+/// MPLS multicast.
+pub const ETH_P_MPLS_MC: u16 = 0x8848;
+/// Label stack entries a flow key keeps, in the build with MPLS-aware
+/// flows (configure `--promisc-mpls=N`, 1 to 10, 3 by default).
+pub const MPLS_DEPTH: usize = if cfg!(nf_mpls_depth = "1") {
+    1
+} else if cfg!(nf_mpls_depth = "2") {
+    2
+} else if cfg!(nf_mpls_depth = "4") {
+    4
+} else if cfg!(nf_mpls_depth = "5") {
+    5
+} else if cfg!(nf_mpls_depth = "6") {
+    6
+} else if cfg!(nf_mpls_depth = "7") {
+    7
+} else if cfg!(nf_mpls_depth = "8") {
+    8
+} else if cfg!(nf_mpls_depth = "9") {
+    9
+} else if cfg!(nf_mpls_depth = "10") {
+    10
+} else {
+    3
+};
 
 /// The link-layer part of a flow key: only byte arrays, so it adds no
 /// padding wherever it sits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[repr(C)]
 pub struct L2Key {
+    /// The MPLS label stack entries (label, traffic class, bottom of
+    /// stack, TTL) in network order, the top first; zero past the bottom.
+    #[cfg(feature = "mpls")]
+    pub mpls: [[u8; 4]; MPLS_DEPTH],
     /// The VLAN tags' control information (PCP, DEI, VLAN id) in network
     /// order, the outer first; zero where there is no tag.
     #[cfg(feature = "vlan")]
@@ -216,8 +247,46 @@ impl<'a> LinkFacts<'a> {
                 n += 1;
             }
         }
+        #[cfg(feature = "mpls")]
+        {
+            key.mpls = in_frame_labels(self.frame);
+        }
         key
     }
+}
+
+/// The MPLS label stack entries after an Ethernet frame's header and VLAN
+/// tags (in promisc mode the stack stays there when the packet is taken
+/// apart), the top first, up to the bottom of the stack or `N` entries.
+/// Entries cut short by the end of `frame` are not read.
+pub fn in_frame_labels<const N: usize>(frame: &[u8]) -> [[u8; 4]; N] {
+    let mut out = [[0u8; 4]; N];
+    let mut at = 12usize;
+    let ty = loop {
+        let Some(ty) = frame.get(at..at + 2) else {
+            return out;
+        };
+        let ty = u16::from_be_bytes([ty[0], ty[1]]);
+        if ty != ETH_P_8021Q && ty != ETH_P_8021AD {
+            break ty;
+        }
+        at += 4;
+    };
+    if ty != ETH_P_MPLS_UC && ty != ETH_P_MPLS_MC {
+        return out;
+    }
+    at += 2;
+    for slot in &mut out {
+        let Some(entry) = frame.get(at..at + 4) else {
+            break;
+        };
+        slot.copy_from_slice(entry);
+        at += 4;
+        if entry[2] & 1 != 0 {
+            break;
+        }
+    }
+    out
 }
 
 /// The VLAN tags' control information in an Ethernet frame's header, outer
@@ -347,6 +416,24 @@ mod tests {
             (local.key_in_ifindex(0xffff), local.out_ifindex(4)),
             (0xffff, 4)
         );
+    }
+
+    #[test]
+    fn labels_after_the_tags_up_to_the_bottom_of_the_stack() {
+        let mut f = frame(&[(ETH_P_8021Q, 10)], ETH_P_MPLS_UC);
+        f.extend_from_slice(&[0, 1, 0, 64, 0, 2, 1, 63, 0x45, 0, 0, 0]);
+        assert_eq!(
+            in_frame_labels::<3>(&f),
+            [[0, 1, 0, 64], [0, 2, 1, 63], [0; 4]]
+        );
+        assert_eq!(in_frame_labels::<1>(&f), [[0, 1, 0, 64]]);
+        // Cut inside the second entry: only the first is read.
+        assert_eq!(
+            in_frame_labels::<3>(&f[..f.len() - 6]),
+            [[0, 1, 0, 64], [0; 4], [0; 4]]
+        );
+        assert_eq!(in_frame_labels::<2>(&frame(&[], 0x0800)), [[0; 4]; 2]);
+        assert_eq!(in_frame_labels::<2>(&f[..13]), [[0; 4]; 2]);
     }
 
     #[test]
