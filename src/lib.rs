@@ -30,6 +30,7 @@ pub mod meter {
     pub mod nat_event;
     pub mod packet;
     pub mod packet_rules;
+    pub mod promisc;
     pub mod rates;
     pub mod sampler;
     pub mod snmp_rules;

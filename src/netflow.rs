@@ -30,6 +30,10 @@ pub mod meter {
     pub mod nat_kernel;
     pub mod packet;
     pub mod packet_rules;
+    #[cfg(feature = "promisc")]
+    pub mod promisc;
+    #[cfg(feature = "promisc")]
+    pub mod promisc_kernel;
     pub mod rates;
     pub mod sampler;
     pub mod skb_kernel;
@@ -84,6 +88,8 @@ pub mod sys {
     pub mod netdev;
     pub mod percpu;
     pub mod procfs;
+    #[cfg(feature = "promisc")]
+    pub mod promisc;
     pub mod rcu;
     pub mod seq;
     pub mod skb;
@@ -121,6 +127,8 @@ struct Netflow {
     _targets: TargetRegistration,
     _sysctl: Sysctls,
     _proc: ProcFiles,
+    #[cfg(feature = "promisc")]
+    _promisc: meter::promisc_kernel::PromiscHandle,
     _scanner: ScannerHandle,
     _nat: NatCaptureHandle,
     _meter: MeterHandle,
@@ -166,6 +174,12 @@ fn load() -> Result<Netflow> {
         // the module without them (the reason is logged).
         let _ = nat.get().set_enabled(true);
     }
+    #[cfg(feature = "promisc")]
+    let promisc = meter::promisc_kernel::PromiscHandle::new()?;
+    #[cfg(feature = "promisc")]
+    if params::promisc_at_load() != 0 {
+        promisc.get().set_enabled(true)?;
+    }
     scanner.start();
     let targets = TargetRegistration::register()?;
     crate::log_info!("ipt_NETFLOW is loaded.\n");
@@ -173,6 +187,8 @@ fn load() -> Result<Netflow> {
         _targets: targets,
         _sysctl: sysctl,
         _proc: proc,
+        #[cfg(feature = "promisc")]
+        _promisc: promisc,
         _scanner: scanner,
         _nat: nat,
         _meter: meter,

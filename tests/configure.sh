@@ -71,5 +71,50 @@ debian 9.9.9-1 9.9.9-2 pahole "Debian headers with another linux-source" "linux-
 debian "" "" pahole "Debian headers whose package is not installed" "is not installed"
 debian 9.9.9-1 9.9.9-1 /nonexistent/pahole "Debian headers (with BTF) without pahole" "missing pahole"
 
-echo "$((8 - failed)) passed, $failed failed"
+# --- The original's options ----------------------------------------------
+checks=8
+# verdict NAME COMMAND...: a check of its own.
+verdict() {
+	local name=$1
+	shift
+	checks=$((checks + 1))
+	if "$@"; then echo "ok - $name"; else echo "not ok - $name"; failed=$((failed + 1)); fi
+}
+expect_tree_refusal() { (cd "$work" && "$top/configure" --kdir="$work/nothing-here" "$@" 2>&1) | grep -q "no kernel tree"; }
+help=$("$top/configure" --help)
+missing=
+for opt in --kdir= --kver= --enable-natevents --enable-sampler --enable-snmp-rules --enable-macaddress \
+	--enable-vlan --enable-direction --enable-aggregation --enable-promisc --promisc-mpls \
+	--enable-physdev --enable-physdev-override --enable-rand-tpl-id --disable-snmp-agent --disable-dkms \
+	--disable-dkms-install --ipt-ver= --ipt-bin= --ipt-src= --ipt-lib= --ipt-inc= -Werror --from-dkms-conf=; do
+	grep -q -- "$opt" <<<"$help" || missing="$missing $opt"
+done
+verdict "configure --help lists every option of the original's configure${missing:+ (missing:$missing)}" \
+	test -z "$missing"
+# Every option parses: configure goes on to the tree, which is missing.
+verdict "configure accepts all of the original's options at once" expect_tree_refusal \
+	--enable-natevents --enable-nat --enable-sampler=hash --enable-snmp-rules --enable-macaddress \
+	--enable-vlan --enable-direction --enable-aggregation --enable-physdev --enable-physdev-override \
+	--enable-rand-tpl-id --disable-snmp-agent --disable-dkms --disable-dkms-install --ipt-ver=1.8 \
+	--ipt-bin=/usr/sbin/iptables --ipt-lib=/tmp --ipt-inc=/tmp -Werror --kver=9.9
+expect_exit2() { # PATTERN ARGS...: exit status 2 and a message naming the cause
+	local pattern=$1 out rc
+	shift
+	out=$(cd "$work" && "$top/configure" "$@" 2>&1)
+	rc=$?
+	[ "$rc" -eq 2 ] && grep -q -- "$pattern" <<<"$out"
+}
+verdict "configure refuses an unknown option (exit 2)" expect_exit2 "unknown option --enable-bogus" --enable-bogus
+verdict "configure accepts --enable-promisc and --promisc-mpls=N" expect_tree_refusal \
+	--enable-promisc --promisc-mpls=5
+verdict "configure limits --promisc-mpls to 10 labels" bash -c \
+	"cd '$work' && '$top/configure' --promisc-mpls=12 --kdir='$work/nothing-here' 2>&1 | grep -q 'limiting the MPLS depth to 10'"
+# DKMS's configure (--from-dkms-conf) reads the options kept in
+# configure.args: a kept option it refuses shows it was read.
+echo "--enable-bogus" >"$work/configure.args"
+verdict "configure --from-dkms-conf reuses configure.args" expect_exit2 "unknown option --enable-bogus" \
+	--from-dkms-conf="$work/nothing-here"
+rm -f "$work/configure.args"
+
+echo "$((checks - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

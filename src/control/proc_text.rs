@@ -39,6 +39,10 @@ pub const FEATURE_TAGS: &[&str] = &[
     #[cfg(feature = "mac")]
     "mac",
     "nel",
+    #[cfg(all(feature = "promisc", not(feature = "promisc-mpls")))]
+    "promisc",
+    #[cfg(feature = "promisc-mpls")]
+    "promisc+mpls",
     "samp-h",
     "snmp",
     #[cfg(feature = "vlan")]
@@ -106,6 +110,22 @@ pub fn write_timeouts_line(
         w,
         "Timeouts: active {active}s, inactive {inactive}s. Maxflows {}",
         maxflows as u32
+    )
+}
+
+/// The promisc line (the build with `--enable-promisc`), as the
+/// original's: the state, packets received for other hosts and those
+/// discarded by the receive checks.
+pub fn write_promisc_line(
+    w: &mut impl Write,
+    enabled: bool,
+    observed: u64,
+    discarded: u64,
+) -> fmt::Result {
+    let state = if enabled { "enabled" } else { "disabled" };
+    writeln!(
+        w,
+        "Promisc hack is {state} (observed {observed} packets, discarded {discarded})."
     )
 }
 
@@ -809,6 +829,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(l, "sock1: 10.0.0.1:2055 unconnected (4 attempts).\n");
+    }
+
+    #[test]
+    fn promisc_line_as_the_original() {
+        let mut s = String::new();
+        write_promisc_line(&mut s, true, 12, 3).unwrap();
+        assert_eq!(
+            s,
+            "Promisc hack is enabled (observed 12 packets, discarded 3).\n"
+        );
     }
 
     #[test]

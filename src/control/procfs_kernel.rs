@@ -138,6 +138,12 @@ fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
     proc_text::write_timeouts_line(w, params::active_timeout(), params::inactive_timeout(), params::maxflows())?;
 
     proc_text::write_sampler_line(w, ex.sampler, &ex.sampled)?;
+    #[cfg(feature = "promisc")]
+    {
+        let (on, (observed, discarded)) =
+            crate::meter::promisc_kernel::with_promisc(|p| (p.enabled(), p.counts())).unwrap_or_default();
+        proc_text::write_promisc_line(w, on, observed, discarded)?;
+    }
     let (nat_on, nat_counts) = with_nat(|n| (n.enabled(), n.counts())).unwrap_or_default();
     proc_text::write_natevents_line(w, nat_on, &nat_counts)?;
     let flows = m.nr_flows();

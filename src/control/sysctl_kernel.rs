@@ -249,7 +249,7 @@ impl RuleSetting for SnmpRulesSetting {
     }
 }
 
-const NENTRIES: usize = 16;
+const NENTRIES: usize = 16 + if cfg!(feature = "promisc") { 1 } else { 0 };
 
 /// The `destination` sysctl's buffer, with its NUL.
 const DEST_SIZE: usize = crate::export::destination::TEXT_MAX + 1;
@@ -325,6 +325,24 @@ impl Handler for Natevents {
     }
 }
 
+/// `promisc` (the build with `--enable-promisc`): any non-zero value
+/// switches promisc mode on, 0 off.
+#[cfg(feature = "promisc")]
+struct PromiscSwitch;
+
+#[cfg(feature = "promisc")]
+impl Handler for PromiscSwitch {
+    fn handle(call: &mut Call<'_>) -> Result {
+        use crate::meter::promisc_kernel::with_promisc;
+        let mut value = c_int::from(with_promisc(|p| p.enabled()).unwrap_or(false));
+        call.int(&mut value)?;
+        if !call.is_write() {
+            return Ok(());
+        }
+        with_promisc(|p| p.set_enabled(value != 0)).ok_or(ENODEV)?
+    }
+}
+
 fn entries() -> [Entry; NENTRIES] {
     let int = |name, param: Option<Param<c_int>>, min: &'static c_int| Entry {
         name,
@@ -377,6 +395,8 @@ fn entries() -> [Entry; NENTRIES] {
             max: core::ptr::from_ref(&ONE).cast(),
             ..int(c"natevents", None, &ZERO)
         },
+        #[cfg(feature = "promisc")]
+        Entry { handler: proc_handler::<PromiscSwitch>(), min: null_mut(), max: null_mut(), ..int(c"promisc", None, &ZERO) },
     ]
 }
 

@@ -42,5 +42,10 @@ extern int nf_param_exportcpu;
 extern unsigned int nf_param_refresh_rate;
 /* timeout-rate: ...and at least every this many minutes. */
 extern unsigned int nf_param_timeout_rate;
+#ifdef NF_FEATURE_PROMISC
+/* promisc: meter packets received for other hosts (the build with
+ * --enable-promisc); the sysctl switches it. */
+extern int nf_param_promisc;
+#endif
 
 #endif

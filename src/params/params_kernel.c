@@ -52,6 +52,12 @@ int nf_param_natevents;
 module_param_named(natevents, nf_param_natevents, int, 0444);
 MODULE_PARM_DESC(natevents, "enable NAT Events");
 
+#ifdef NF_FEATURE_PROMISC
+int nf_param_promisc;
+module_param_named(promisc, nf_param_promisc, int, 0444);
+MODULE_PARM_DESC(promisc, "enable promisc hack (0=no, 1=yes)");
+#endif
+
 int nf_param_natevents_rcvbuf = 4 << 20;
 module_param_named(natevents_rcvbuf, nf_param_natevents_rcvbuf, int, 0444);
 MODULE_PARM_DESC(natevents_rcvbuf, "NAT events queued per network namespace (receive buffer, bytes)");

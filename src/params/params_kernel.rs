@@ -106,6 +106,13 @@ params! {
     timeout_rate / timeout_rate_param: c_uint = nf_param_timeout_rate;
 }
 
+/// `promisc` given at load (the build with `--enable-promisc`).
+#[cfg(feature = "promisc")]
+pub fn promisc_at_load() -> c_int {
+    // INVARIANT: a parameter variable of params.h, a C int.
+    Param { var: addr_of_mut!(bindings::nf_param_promisc) }.get()
+}
+
 /// The export protocol in force. [`validate`] refused to load with any
 /// other number and the sysctl stores only valid ones, so the fallback is
 /// never taken.

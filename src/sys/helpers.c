@@ -25,6 +25,9 @@
 #include <linux/workqueue.h>
 #include <linux/mm.h>
 #include <linux/if_vlan.h>
+#include <linux/ipv6.h>
+#include <net/ip.h>
+#include <net/netns/generic.h>
 #include <linux/netfilter_bridge.h>
 #include <net/route.h>
 #include <net/sock.h>
@@ -199,6 +202,134 @@ void nf_skb_link_facts(const struct sk_buff *skb, const struct nf_hook_state *st
 	facts->phys_out = nf_bridge_get_physoutif(skb);
 #endif
 }
+
+#ifdef NF_FEATURE_PROMISC
+/* Promisc mode, in the build with --enable-promisc only (see helpers.h). */
+static int nf_promisc_func(struct sk_buff *skb, struct net_device *dev, struct packet_type *pt,
+			   struct net_device *orig_dev)
+{
+	if (skb->pkt_type != PACKET_OTHERHOST) {
+		consume_skb(skb);
+		return 0;
+	}
+	nf_promisc_rcv(skb);
+	return 0;
+}
+
+#ifdef NF_PTYPE_PER_NET
+static unsigned int nf_promisc_net_id;
+
+static int nf_promisc_net_init(struct net *net)
+{
+	struct packet_type *pt = net_generic(net, nf_promisc_net_id);
+
+	pt->type = htons(ETH_P_ALL);
+	pt->func = nf_promisc_func;
+	pt->af_packet_net = net;
+	dev_add_pack(pt);
+	return 0;
+}
+
+static void nf_promisc_net_exit(struct net *net)
+{
+	dev_remove_pack(net_generic(net, nf_promisc_net_id));
+}
+
+static struct pernet_operations nf_promisc_pernet_ops = {
+	.init = nf_promisc_net_init,
+	.exit = nf_promisc_net_exit,
+	.id = &nf_promisc_net_id,
+	.size = sizeof(struct packet_type),
+};
+
+int nf_promisc_register(void)
+{
+	return register_pernet_subsys(&nf_promisc_pernet_ops);
+}
+
+void nf_promisc_unregister(void)
+{
+	unregister_pernet_subsys(&nf_promisc_pernet_ops);
+}
+#else
+static struct packet_type nf_promisc_pt = {
+	.type = cpu_to_be16(ETH_P_ALL),
+	.func = nf_promisc_func,
+};
+
+int nf_promisc_register(void)
+{
+	dev_add_pack(&nf_promisc_pt);
+	return 0;
+}
+
+void nf_promisc_unregister(void)
+{
+	dev_remove_pack(&nf_promisc_pt);
+}
+#endif
+
+void nf_skb_free(struct sk_buff *skb)
+{
+	kfree_skb(skb);
+}
+
+struct sk_buff *nf_promisc_unshare(struct sk_buff *skb)
+{
+	return skb_share_check(skb, GFP_ATOMIC);
+}
+
+u16 nf_skb_protocol(const struct sk_buff *skb)
+{
+	return ntohs(skb->protocol);
+}
+
+unsigned int nf_skb_len(const struct sk_buff *skb)
+{
+	return skb->len;
+}
+
+const u8 *nf_skb_header(struct sk_buff *skb, unsigned int len)
+{
+	return pskb_may_pull(skb, len) ? skb->data : NULL;
+}
+
+void nf_skb_pull(struct sk_buff *skb, unsigned int len)
+{
+	if (pskb_may_pull(skb, len))
+		__skb_pull(skb, len);
+}
+
+static int nf_promisc_done(struct net *net, struct sock *sk, struct sk_buff *skb)
+{
+	consume_skb(skb);
+	return 0;
+}
+
+void nf_promisc_inject(struct sk_buff *skb, bool ipv6, unsigned int len, unsigned int l4_offset)
+{
+	struct net_device *dev = skb->dev;
+
+	if (pskb_trim_rcsum(skb, len)) {
+		kfree_skb(skb);
+		return;
+	}
+	skb_reset_network_header(skb);
+	skb_set_transport_header(skb, l4_offset);
+	skb->protocol = htons(ipv6 ? ETH_P_IPV6 : ETH_P_IP);
+	/* The control block as ip_rcv()/ipv6_rcv() leave it for the hooks. */
+	if (ipv6) {
+		memset(IP6CB(skb), 0, sizeof(struct inet6_skb_parm));
+		IP6CB(skb)->iif = dev->ifindex;
+		IP6CB(skb)->nhoff = offsetof(struct ipv6hdr, nexthdr);
+	} else {
+		memset(IPCB(skb), 0, sizeof(struct inet_skb_parm));
+		IPCB(skb)->iif = dev->ifindex;
+	}
+	NF_HOOK(ipv6 ? NFPROTO_IPV6 : NFPROTO_IPV4, NF_INET_PRE_ROUTING, dev_net(dev), NULL, skb, dev,
+		NULL, nf_promisc_done);
+}
+#endif
 
 unsigned int nf_hz(void)
 {

@@ -73,6 +73,34 @@ struct nf_link_facts {
 void nf_skb_link_facts(const struct sk_buff *skb, const struct nf_hook_state *state,
 		       struct nf_link_facts *facts);
 
+/*
+ * Promisc mode (builds with --enable-promisc): an ETH_P_ALL handler hands
+ * each packet received for another host (PACKET_OTHERHOST) to the Rust
+ * entry nf_promisc_rcv(), which owns it from then on and ends it with
+ * nf_skb_free() or nf_promisc_inject(). One handler per network namespace
+ * where the kernel keeps them per namespace (NF_PTYPE_PER_NET), else one
+ * for all. nf_promisc_unregister() returns when no handler runs any more.
+ */
+int nf_promisc_register(void);
+void nf_promisc_unregister(void);
+void nf_promisc_rcv(struct sk_buff *skb);
+void nf_skb_free(struct sk_buff *skb);
+/* The packet to change as its owner (a copy when others hold it too), or
+ * NULL when it had to be freed. */
+struct sk_buff *nf_promisc_unshare(struct sk_buff *skb);
+/* skb->protocol (host order) and skb->len. */
+u16 nf_skb_protocol(const struct sk_buff *skb);
+unsigned int nf_skb_len(const struct sk_buff *skb);
+/* The first len bytes from skb->data, made linear; NULL if it is shorter. */
+const u8 *nf_skb_header(struct sk_buff *skb, unsigned int len);
+/* Moves skb->data past len bytes (a tag or label stack entry), which stay
+ * before it as link-layer bytes; nothing when the packet is shorter. */
+void nf_skb_pull(struct sk_buff *skb, unsigned int len);
+/* Trims the packet to len bytes, marks its network and transport headers
+ * (l4_offset bytes apart), sets its protocol, runs the PREROUTING hooks of
+ * IPv4 or IPv6 on it and frees it after them. */
+void nf_promisc_inject(struct sk_buff *skb, bool ipv6, unsigned int len, unsigned int l4_offset);
+
 /* Time and place. */
 struct nf_timespec {
 	s64 sec;

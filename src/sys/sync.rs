@@ -210,6 +210,9 @@ pub enum MutexClass {
     NatSwitch = 1,
     /// The NAT event sockets (taken inside the scanner's mutex).
     NatSockets = 2,
+    /// Switching promisc mode on and off (taken inside the kernel's
+    /// sysctl and pernet locks).
+    PromiscSwitch = 3,
 }
 
 /// Access to the data of a [`KMutex`].
