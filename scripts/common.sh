@@ -17,4 +17,4 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # test kernel and runs the foundation and l2 suites with it.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 NF_ALL_FLAGS=(--enable-macaddress --enable-vlan --enable-direction --enable-physdev
-	--enable-physdev-override --enable-rand-tpl-id)
+	--enable-physdev-override --enable-rand-tpl-id --enable-promisc --promisc-mpls)

@@ -9,8 +9,11 @@
 #
 # NF_KERNELS="6.12 7.3-debug 7.3-stock" selects the kernels; for a
 # developer's partial run, NF_TIERS="host build vm" the tiers and
-# NF_SUITES="foundation metering export collectors rcuconfig rules natevents snmp command parity"
-# the VM suites (a run that leaves any out says so in its last line). snmp
+# NF_SUITES="foundation metering export collectors rcuconfig rules natevents snmp command parity l2"
+# the VM suites (a run that leaves any out says so in its last line). l2
+# runs with the build that has every flow field of the original's
+# configure (build/KERNEL-all, see NF_ALL_FLAGS), on 6.12 and 7.3-debug,
+# where foundation runs with that build too. snmp
 # (the SNMP agent with snmpd) and command (the operator's ipt_netflow) run
 # on 6.12 and 7.3-stock. parity
 # compares our module with the original C module (Debian's
@@ -27,7 +30,7 @@ cd "$top"
 
 kernels=${NF_KERNELS:-6.12 7.3-debug 7.3-stock}
 tiers=${NF_TIERS:-host build vm}
-all_suites="foundation metering export collectors rcuconfig rules natevents snmp command parity"
+all_suites="foundation metering export collectors rcuconfig rules natevents snmp command parity l2"
 read -r -a suites <<<"${NF_SUITES:-$all_suites}"
 partial=
 [ "$tiers" = "host build vm" ] && [ "${suites[*]}" = "$all_suites" ] ||
@@ -65,6 +68,9 @@ out=$top/build/parity
 # shellcheck source=tests/bench/lib.sh
 . "$top/tests/bench/lib.sh"
 has_suite() { case " ${suites[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
+# The kernels the build with every flow field is tested on (the stock
+# kernel gets the default build, as Debian's DKMS would build it).
+has_all_flags() { has_suite l2 && [ "$1" != 7.3-stock ]; }
 theirs_ko() { echo "$out/$1/ipt_NETFLOW.ko"; }
 build_theirs() {
 	local k=$1 ko
@@ -115,24 +121,33 @@ scripts/install-deps.sh || die "could not install the dependencies"
 if has_tier host; then
 tier "host: cargo fmt --check" cargo fmt --check
 tier "host: cargo clippy" cargo clippy --all-targets -- -D warnings
-host_log=$logs/host_cargo_test.log
-if cargo test >"$host_log" 2>&1; then
-	n=$(awk '/^test result:/ { s += $4 } END { print s + 0 }' "$host_log")
-	passed=$((passed + n))
-	log "ok   host: cargo test ($n tests)"
-else
-	n=$(awk '/^test result:/ { s += $6 } END { print s + 0 }' "$host_log")
-	failed=$((failed + (n > 0 ? n : 1)))
-	failures+=("host: cargo test")
-	log "FAIL host: cargo test, log: $host_log"
-	grep -E '^test .* FAILED|panicked' "$host_log" | head -n 20 >&2
-fi
+tier "host: cargo clippy --all-features" cargo clippy --all-targets --all-features -- -D warnings
+# cargo_test NAME ARGS...: every test counts as a check of the run.
+cargo_test() {
+	local name=$1 host_log n
+	shift
+	host_log=$logs/host_$(echo "$name" | tr ' /' '__').log
+	if cargo test "$@" >"$host_log" 2>&1; then
+		n=$(awk '/^test result:/ { s += $4 } END { print s + 0 }' "$host_log")
+		passed=$((passed + n))
+		log "ok   host: $name ($n tests)"
+	else
+		n=$(awk '/^test result:/ { s += $6 } END { print s + 0 }' "$host_log")
+		failed=$((failed + (n > 0 ? n : 1)))
+		failures+=("host: $name")
+		log "FAIL host: $name, log: $host_log"
+		grep -E '^test .* FAILED|panicked' "$host_log" | head -n 20 >&2
+	fi
+}
+cargo_test "cargo test"
+# The pure logic as the build with every flow field compiles it.
+cargo_test "cargo test of the all-flags build" -p ipt_netflow --all-features
 
 tier "host: configure refuses unusable kernel trees" tests/configure.sh
 tier "host: smilint IPT-NETFLOW-MIB.my" scripts/lint-mib.sh
 tier "host: systemd-analyze verify of both units, man --warnings of the pages" verify_units
 tier "host: layers (imports only downwards; a planted upward one fails)" tests/layers.sh
-tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-40} s each)" tests/fuzz.sh
+tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-20} s each)" tests/fuzz.sh
 fi
 
 has_tier build && has_suite snmp && tier "build: the SNMP agent (release) and the MIBs for its suite" build_snmp
@@ -153,6 +168,10 @@ has_tier build && for k in $kernels; do
 	# A module that failed its build (a compiler or lint warning, a stack
 	# frame over the limit) is not tested in the VM either.
 	tier "build: module against $k" tests/vm/build-module.sh "$k" || rm -f "build/$k/ipt_NETFLOW.ko"
+	if has_all_flags "$k"; then
+		tier "build: module with every flow field against $k" tests/vm/build-module.sh "$k" all ||
+			rm -f "build/$k-all/ipt_NETFLOW.ko"
+	fi
 	if [ "$k" = "$parity_kernel" ] && has_suite parity; then
 		tier "build: the original C module against $k (for the parity suite)" build_theirs "$k"
 	fi
@@ -177,15 +196,34 @@ has_tier vm && for k in $kernels; do
 			log "vm $k: no $s suite (it runs on 6.12 and 7.3-stock)"
 			continue
 		fi
+		if [ "$s" = l2 ]; then
+			has_all_flags "$k" || { log "vm $k: no l2 suite (it runs on 6.12 and 7.3-debug)"; continue; }
+			continue # after the suites of the default build, below
+		fi
+		# On the debug kernel the foundation suite runs with the build
+		# that has every flow field only (its code is the default build's
+		# and more; the other suites there run the default build), to keep
+		# make check within its time.
+		if [ "$s" = foundation ] && [ "$k" = 7.3-debug ] && has_all_flags "$k"; then
+			ksuites+=(foundation@all)
+			continue
+		fi
 		ksuites+=("$s")
 	done
+	# The build with every flow field: the foundation suite, then l2.
+	if has_all_flags "$k"; then
+		has_suite foundation && [ "$k" != 7.3-debug ] && ksuites+=(foundation@all)
+		ksuites+=(l2@all)
+		[ -f "build/$k-all/ipt_NETFLOW.ko" ] ||
+			{ failed=$((failed + 1)); failures+=("vm $k: no all-flags module"); }
+	fi
 	[ ${#ksuites[@]} -gt 0 ] || continue
 	[ -f "build/$k/ipt_NETFLOW.ko" ] || { failed=$((failed + 1)); failures+=("vm $k: no module"); continue; }
 	log=$logs/vm_$k.log
 	start=$SECONDS
 	# The debug kernel (KASAN, lockdep, kmemleak under emulation) runs the
-	# collectors suite for IPFIX only: v5 and v9 differ from it in pure,
-	# host-tested encoders, and run on the other two kernels; all three
+	# collectors and l2 suites for IPFIX only: v5 and v9 differ from it in
+	# pure, host-tested encoders, and run on the other kernels; all three
 	# would take this kernel's VM from 17 to 28 minutes.
 	envs=(env)
 	[ "$k" = 7.3-debug ] && envs+=(NF_PROTOS=10)
