@@ -14,6 +14,10 @@
 # raw lines go to build/bench/KERNEL.raw. tests/bench/report.py turns all
 # raw files into build/bench/report.md (also printed).
 #
+# BENCH_BUILD=all measures the build with every flow field of configure
+# (NF_ALL_FLAGS in scripts/common.sh) as "ours", for the cost of those
+# fields; its raw lines go to build/bench/KERNEL-all.raw.
+#
 # Guest knobs are passed through: BENCH_FLOWS, BENCH_REPS, BENCH_REPS_BIG,
 # BENCH_WINDOW, BENCH_EXPORT_REPS, BENCH_EXPORT_SECS, BENCH_NAT_REPS,
 # BENCH_NAT_SECS, BENCH_NAT_WARM, BENCH_NAT_PROTOCOL (see the guest scripts).
@@ -31,13 +35,13 @@ mkdir -p "$out"
 
 for k in $kernels; do
 	tree=$("$top/scripts/build-kernel.sh" "$k")
-	ours=$("$top/tests/vm/build-module.sh" "$k")
+	ours=$("$top/tests/vm/build-module.sh" "$k" ${BENCH_BUILD:+"$BENCH_BUILD"})
 	pktgen=$(pktgen_for "$k" "$tree")
 	theirs=$(theirs_for "$k" "$tree")
 	log "bench on $k (original module: ${theirs:-does not build})"
 	{
 		qemu_opts=${BENCH_QEMU_OPTS--icount shift=3}
-		echo "# kernel-flavor $k"
+		echo "# kernel-flavor $k${BENCH_BUILD:+ (our build: $BENCH_BUILD flow fields)}"
 		echo "# qemu-opts $qemu_opts"
 		# The reason, not the errors of configure's feature probes (expected).
 		[ -z "$theirs" ] && grep -E '^Error: |^test\.c:[0-9]+:[0-9]+: error|ipt_NETFLOW\.c:[0-9]+:[0-9]+: error' "$out/$k/theirs/theirs.log" |
@@ -50,8 +54,8 @@ for k in $kernels; do
 		NF_VM_MEMORY=${NF_VM_MEMORY:-3G} NF_VM_TIMEOUT=${NF_VM_TIMEOUT:-5400} \
 			NF_VM_QEMU_OPTS=$qemu_opts \
 			"$top/tests/vm/run-vm.sh" "$k" env "${envs[@]}" "$here/guest/bench.sh" "$pktgen" "$ours" $theirs
-	} | tee "$out/$k.raw"
+	} | tee "$out/$k${BENCH_BUILD:+-$BENCH_BUILD}.raw"
 done
 raws=()
-for k in $kernels; do raws+=("$out/$k.raw"); done
+for k in $kernels; do raws+=("$out/$k${BENCH_BUILD:+-$BENCH_BUILD}.raw"); done
 python3 "$here/report.py" "${raws[@]}" | tee "$out/report.md"

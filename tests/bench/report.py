@@ -56,7 +56,7 @@ def report(path):
     for line in open(path, encoding="utf-8", errors="replace"):
         line = line.rstrip("\n")
         if line.startswith("# kernel-flavor "):
-            flavor = line.split()[-1]
+            flavor = line[len("# kernel-flavor "):]
         elif line.startswith("# qemu-opts "):
             m = re.search(r"-icount shift=(\d+)", line)
             shift = int(m.group(1)) if m else None
