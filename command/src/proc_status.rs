@@ -82,6 +82,10 @@ struct Form {
     names: &'static [&'static str],
 }
 
+/// Sections that a file of some builds has once: promisc, in the build
+/// with `--enable-promisc`.
+pub const BUILD_SINGLE: &[&str] = &["promisc"];
+
 /// Sections that a file has once; the others (CPU rows, sockets, rules)
 /// repeat.
 pub const SINGLE: &[&str] = &[
@@ -133,6 +137,11 @@ const FORMS: &[Form] = &[
         section: "sampler",
         template: "Flow sampling mode {} one-out-of {}. Flows selected {}. Pkts selected {}, discarded {}.",
         names: &["mode", "interval", "flows_selected", "pkts_selected", "pkts_discarded"],
+    },
+    Form {
+        section: "promisc",
+        template: "Promisc hack is {} (observed {} packets, discarded {}).",
+        names: &["state", "observed", "discarded"],
     },
     Form {
         section: "natevents",
@@ -518,6 +527,8 @@ mod tests {
         let hash = Sampler::parse("hash:100").unwrap();
         write_sampler_line(&mut t, hash, &SamplerCounts::default()).unwrap();
         write_timeouts_line(&mut t, 60, 10, -1).unwrap();
+        // The line of the build with --enable-promisc.
+        write_promisc_line(&mut t, true, 12, 3).unwrap();
         let s = Status::parse(&t, "");
         assert_eq!(s.other, Vec::<String>::new(), "{t}");
         let sock = s.section("socket").unwrap();
@@ -527,6 +538,9 @@ mod tests {
         let nat: Vec<_> = s.all("natevents").map(|n| n.fields.len()).collect();
         assert_eq!(nat, [6, 5, 5]);
         assert_eq!(s.section("sampler").unwrap().text("mode"), "hash");
+        let promisc = s.section("promisc").unwrap();
+        assert_eq!(promisc.text("state"), "enabled");
+        assert_eq!((promisc.int("observed"), promisc.int("discarded")), (12, 3));
         assert_eq!(
             s.section("timeouts").unwrap().int("maxflows"),
             u64::from(u32::MAX)

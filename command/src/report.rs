@@ -4,7 +4,7 @@
 //! JSON object for scripts.
 
 use crate::json::Json;
-use crate::proc_status::{FlowLine, Section, Status, Value, SINGLE};
+use crate::proc_status::{FlowLine, Section, Status, Value, BUILD_SINGLE, SINGLE};
 use std::fmt::Write;
 
 /// A `-j NETFLOW` rule in place.
@@ -312,6 +312,15 @@ fn status_text(t: &mut String, s: &Status) {
             smp.int("pkts_discarded")
         );
     }
+    let promisc = sec("promisc");
+    if promisc.text("state") == "enabled" {
+        let _ = writeln!(
+            t,
+            "  promisc     {} packets for other hosts, {} discarded",
+            promisc.int("observed"),
+            promisc.int("discarded")
+        );
+    }
     let nat = sec("natevents");
     if nat.text("state") == "enabled" {
         let _ = writeln!(
@@ -407,7 +416,7 @@ fn section_json(s: &Section) -> Json {
 /// and rules arrays.
 pub fn status_json(s: &Status) -> Json {
     let mut pairs: Vec<(String, Json)> = Vec::new();
-    for name in SINGLE.iter().chain(&["totals"]) {
+    for name in SINGLE.iter().chain(BUILD_SINGLE).chain(&["totals"]) {
         if let Some(sec) = s.section(name) {
             pairs.push((name.to_string(), section_json(sec)));
         }
