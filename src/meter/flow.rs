@@ -5,6 +5,9 @@
 //! [`FlowTable`]: super::flow_table::FlowTable
 
 use super::flow_key::{proto, FlowKey, PacketInfo};
+#[cfg(feature = "direction")]
+use super::link_layer::Hook;
+use super::link_layer::LinkFacts;
 use core::ptr::null_mut;
 
 /// Time in scheduler ticks (jiffies in the kernel).
@@ -91,6 +94,28 @@ pub struct FirstPacket {
     pub phys_out: u16,
 }
 
+impl FirstPacket {
+    /// Fills what a flow takes from its first packet's link layer (in the
+    /// builds with link-layer fields), given the interfaces the packet was
+    /// metered with.
+    #[allow(unused_variables)]
+    pub fn fill_link_layer(&mut self, link: &LinkFacts<'_>, in_ifc: u16, out_ifc: u16) {
+        #[cfg(any(feature = "mac", feature = "vlan"))]
+        {
+            self.ethertype = link.ethertype;
+        }
+        #[cfg(feature = "direction")]
+        {
+            self.direction = link.hook.map_or(0, Hook::flow_direction);
+        }
+        #[cfg(feature = "physdev")]
+        {
+            self.phys_in = link.phys_in.unwrap_or(in_ifc);
+            self.phys_out = link.phys_out.unwrap_or(out_ifc);
+        }
+    }
+}
+
 /// One flow. The link fields belong to the table that holds the flow (or to
 /// the export list it was moved to) and are not to be touched elsewhere.
 #[derive(Debug)]
@@ -133,6 +158,7 @@ pub struct Flow {
     not(any(
         feature = "mac",
         feature = "vlan",
+        feature = "mpls",
         feature = "direction",
         feature = "physdev"
     ))
@@ -217,5 +243,41 @@ impl Flow {
     /// Whether this is a TCP flow that has seen FIN or RST.
     pub fn tcp_finished(&self) -> bool {
         self.key.protocol == proto::TCP && self.tcp_flags & (TCP_FIN | TCP_RST) != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_packet_and_interfaces() {
+        let k = LinkFacts::from_kernel(&[], &[], None, 0x0800, 2, (7, 8));
+        let mut fp = FirstPacket::default();
+        fp.fill_link_layer(&k, 1, 2);
+        #[cfg(feature = "direction")]
+        assert_eq!(fp.direction, 255);
+        #[cfg(feature = "physdev")]
+        assert_eq!((fp.phys_in, fp.phys_out), (7, 8));
+        #[cfg(any(feature = "mac", feature = "vlan"))]
+        assert_eq!(fp.ethertype, 0x0800);
+        let overridden = cfg!(feature = "physdev-override");
+        assert_eq!(k.key_in_ifindex(1), if overridden { 7 } else { 1 });
+        assert_eq!(k.out_ifindex(2), if overridden { 8 } else { 2 });
+        let local = LinkFacts::from_kernel(&[], &[], None, 0x0800, 3, (0, 0));
+        let mut fp = FirstPacket::default();
+        fp.fill_link_layer(&local, 0xffff, 4);
+        #[cfg(feature = "physdev")]
+        assert_eq!(
+            (fp.phys_in, fp.phys_out),
+            (0xffff, 4),
+            "no bridge: the devices"
+        );
+        #[cfg(feature = "direction")]
+        assert_eq!(fp.direction, 1);
+        assert_eq!(
+            (local.key_in_ifindex(0xffff), local.out_ifindex(4)),
+            (0xffff, 4)
+        );
     }
 }

@@ -173,7 +173,7 @@ const _: () = assert!(
         && core::mem::align_of::<FlowKey>() == 8
 );
 // The default build's key stays six words.
-#[cfg(not(any(feature = "mac", feature = "vlan")))]
+#[cfg(not(any(feature = "mac", feature = "vlan", feature = "mpls")))]
 const _: () = assert!(KEY_WORDS == 6);
 
 /// Word-wise, every byte: the same result as comparing field by field

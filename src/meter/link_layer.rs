@@ -10,8 +10,6 @@
 //! [`LinkFacts`] is never read, so the packet path and the record are what
 //! they are without this file.
 
-use super::flow::FirstPacket;
-
 /// Bytes of an Ethernet header: two addresses and the type.
 pub const ETH_HLEN: usize = 14;
 /// 802.1Q customer VLAN tag.
@@ -199,25 +197,6 @@ impl<'a> LinkFacts<'a> {
         }
     }
 
-    /// Fills what a flow takes from its first packet's link layer, given
-    /// the interfaces the packet was metered with.
-    #[allow(unused_variables)]
-    pub fn fill_first_packet(&self, first: &mut FirstPacket, in_ifc: u16, out_ifc: u16) {
-        #[cfg(any(feature = "mac", feature = "vlan"))]
-        {
-            first.ethertype = self.ethertype;
-        }
-        #[cfg(feature = "direction")]
-        {
-            first.direction = self.hook.map_or(0, Hook::flow_direction);
-        }
-        #[cfg(feature = "physdev")]
-        {
-            first.phys_in = self.phys_in.unwrap_or(in_ifc);
-            first.phys_out = self.phys_out.unwrap_or(out_ifc);
-        }
-    }
-
     /// The flow key's link-layer part: the MAC addresses of the Ethernet
     /// header and up to [`VLAN_TAGS`] tags, those the kernel took off first,
     /// then those still in the frame (802.1Q or 802.1ad), outer first.
@@ -385,37 +364,6 @@ mod tests {
         let k = LinkFacts::from_kernel(&f, &[3, 2, 1], Some(9), 0, 9, (-1, 70000));
         assert_eq!((k.outer_tags, k.outer_count, k.hook), ([1, 2], 2, None));
         assert_eq!((k.phys_in, k.phys_out), (None, None), "no 16-bit index");
-    }
-
-    #[test]
-    fn first_packet_and_interfaces() {
-        let k = LinkFacts::from_kernel(&[], &[], None, 0x0800, 2, (7, 8));
-        let mut fp = FirstPacket::default();
-        k.fill_first_packet(&mut fp, 1, 2);
-        #[cfg(feature = "direction")]
-        assert_eq!(fp.direction, 255);
-        #[cfg(feature = "physdev")]
-        assert_eq!((fp.phys_in, fp.phys_out), (7, 8));
-        #[cfg(any(feature = "mac", feature = "vlan"))]
-        assert_eq!(fp.ethertype, 0x0800);
-        let overridden = cfg!(feature = "physdev-override");
-        assert_eq!(k.key_in_ifindex(1), if overridden { 7 } else { 1 });
-        assert_eq!(k.out_ifindex(2), if overridden { 8 } else { 2 });
-        let local = LinkFacts::from_kernel(&[], &[], None, 0x0800, 3, (0, 0));
-        let mut fp = FirstPacket::default();
-        local.fill_first_packet(&mut fp, 0xffff, 4);
-        #[cfg(feature = "physdev")]
-        assert_eq!(
-            (fp.phys_in, fp.phys_out),
-            (0xffff, 4),
-            "no bridge: the devices"
-        );
-        #[cfg(feature = "direction")]
-        assert_eq!(fp.direction, 1);
-        assert_eq!(
-            (local.key_in_ifindex(0xffff), local.out_ifindex(4)),
-            (0xffff, 4)
-        );
     }
 
     #[test]

@@ -605,7 +605,7 @@ fn first_packet(pkt: &Packet<'_>, info: &PacketInfo, rules: &PacketRules, applie
     };
     #[cfg(feature = "link-layer")]
     {
-        pkt.link.fill_first_packet(&mut first, pkt.in_ifindex(), o_ifc);
+        first.fill_link_layer(&pkt.link, pkt.in_ifindex(), o_ifc);
         first.o_ifc = pkt.link.out_ifindex(o_ifc);
     }
     first

@@ -11,6 +11,8 @@
 
 MODULE_AUTHOR("ipt_NETFLOW in Rust developers; original by <abc@openwall.com>");
 MODULE_VERSION(NETFLOW_VERSION);
+/* What configure compiled in (--enable-vlan and the like), or "none". */
+MODULE_INFO(features, NF_FEATURE_LIST);
 
 int nf_param_protocol = 5;
 module_param_named(protocol, nf_param_protocol, int, 0444);

@@ -22,8 +22,10 @@
 #                                 make install-src, dkms add, build, install
 #                                 for Debian's kernel, then what a kernel
 #                                 upgrade runs (dkms autoinstall) after an
-#                                 unbuild; the installed module is copied to
-#                                 build/7.3-stock-dkms/ for the VM
+#                                 unbuild, which must keep the options the
+#                                 sources were configured with; the installed
+#                                 module is copied to build/7.3-stock-dkms/
+#                                 for the VM
 #   stock-kernel.sh kernel        unpack Debian's image and modules, point
 #                                 /lib/modules/<release> there; print the
 #                                 image (run-vm.sh boots it)
@@ -246,13 +248,22 @@ dkms_check() {
 		ko=$(find /lib/modules/$release/updates -name "ipt_NETFLOW.ko*" | head -n1)
 		[ -n "$ko" ] || { echo "no ipt_NETFLOW.ko under updates/"; exit 1; }
 		echo "installed: $ko, vermagic $(modinfo -F vermagic "$ko")"
+		[ "$(modinfo -F features "$ko")" = none ] || { echo "the default build has features: $(modinfo -F features "$ko")"; exit 1; }
 		cp "$ko" /nf/out/
 		# A kernel upgrade: the kernel packages hooks run dkms autoinstall,
-		# which must build and install what AUTOINSTALL=yes names.
+		# which must build and install what AUTOINSTALL=yes names, with the
+		# options the operator configured the sources with (configure keeps
+		# them in configure.args, which install-src copies; --from-dkms-conf
+		# reads them).
+		echo "--enable-vlan" >"$src/configure.args"
 		step dkms unbuild -m "$name" -v "$version" -k "$release"
 		! installed || { echo "dkms unbuild left it installed"; exit 1; }
 		step dkms autoinstall -k "$release"
 		installed || { echo "dkms autoinstall did not rebuild it"; exit 1; }
+		ko=$(find /lib/modules/$release/updates -name "ipt_NETFLOW.ko*" | head -n1)
+		features=$(modinfo -F features "$ko")
+		[ "$features" = vlan ] || { echo "the rebuild did not keep --enable-vlan (modinfo features: $features)"; exit 1; }
+		echo "rebuilt with the configured options: $features"
 		step dkms remove -m "$name" -v "$version" --all
 		[ -z "$(dkms status -m "$name")" ] || { echo "dkms remove left it"; exit 1; }
 	' dkms "$release" "$name" "$version" || die "DKMS failed against Debian $release"

@@ -32,60 +32,91 @@ l2_teardown() {
 	for ns in l2a l2r l2b l2s l2c l2d; do ip netns del $ns 2>/dev/null || true; done
 }
 
+# Built with one ip batch per namespace and one restore per table: every
+# process costs under emulation.
 l2_setup() {
 	l2_teardown
 	local ns
 	for ns in l2a l2r l2b l2s l2c l2d; do
 		ip netns add $ns
-		ip -n $ns link set lo up
 		ip netns exec $ns sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 	done
-	# Router: a0 (sender) -- r0 [VLAN devices] l2r r1 -- b0 (receiver).
-	ip link add a0 netns l2a address 02:00:00:00:0a:01 type veth peer name r0 netns l2r address 02:00:00:00:0a:02
-	ip link add r1 netns l2r address 02:00:00:00:0b:02 type veth peer name b0 netns l2b address 02:00:00:00:0b:01
-	ip -n l2r link add link r0 name r0.10 type vlan id 10
-	ip -n l2r link add link r0 name r0.100 type vlan proto 802.1ad id 100
-	ip -n l2r link add link r0.100 name r0.100.200 type vlan id 200
-	ip -n l2r link add link r0 name r0.30 type vlan id 30 reorder_hdr off
-	ip -n l2r addr add 10.50.0.1/24 dev r0
-	ip -n l2r addr add fd50::1/64 dev r0 nodad
-	ip -n l2r addr add 10.10.0.1/24 dev r0.10
-	ip -n l2r addr add 10.20.0.1/24 dev r0.100.200
-	ip -n l2r addr add 10.30.0.1/24 dev r0.30
-	ip -n l2r addr add 10.40.0.1/24 dev r1
-	ip -n l2b addr add 10.40.0.2/24 dev b0
-	for dev in r0 r0.10 r0.100 r0.100.200 r0.30 r1; do ip -n l2r link set "$dev" up; done
-	ip -n l2a link set a0 up
-	ip -n l2b link set b0 up
+	# Router: a0 (sender) -- r0 [VLAN devices] l2r r1 -- b0 (receiver);
+	# switch: c0 (host c) -- p1 [br0, br_netfilter] p2 -- d0 (host d).
+	ip -b - <<-EOF
+		link add a0 netns l2a address 02:00:00:00:0a:01 type veth peer name r0 netns l2r address 02:00:00:00:0a:02
+		link add r1 netns l2r address 02:00:00:00:0b:02 type veth peer name b0 netns l2b address 02:00:00:00:0b:01
+		link add c0 netns l2c address 02:00:00:00:0c:01 type veth peer name p1 netns l2s
+		link add d0 netns l2d address 02:00:00:00:0d:01 type veth peer name p2 netns l2s
+	EOF
+	ip -n l2r -b - <<-EOF
+		link set lo up
+		link add link r0 name r0.10 type vlan id 10
+		link add link r0 name r0.100 type vlan proto 802.1ad id 100
+		link add link r0.100 name r0.100.200 type vlan id 200
+		link add link r0 name r0.30 type vlan id 30 reorder_hdr off
+		addr add 10.50.0.1/24 dev r0
+		addr add fd50::1/64 dev r0 nodad
+		addr add 10.10.0.1/24 dev r0.10
+		addr add 10.20.0.1/24 dev r0.100.200
+		addr add 10.30.0.1/24 dev r0.30
+		addr add 10.40.0.1/24 dev r1
+		link set r0 up
+		link set r0.10 up
+		link set r0.100 up
+		link set r0.100.200 up
+		link set r0.30 up
+		link set r1 up
+		neigh add 10.10.0.2 lladdr 02:00:00:00:0a:01 dev r0.10 nud permanent
+		neigh add 10.40.0.2 lladdr 02:00:00:00:0b:01 dev r1 nud permanent
+	EOF
+	ip -n l2a -b - <<-EOF
+		link set lo up
+		link set a0 up
+	EOF
+	ip -n l2b -b - <<-EOF
+		link set lo up
+		addr add 10.40.0.2/24 dev b0
+		link set b0 up
+		route add default via 10.40.0.1
+		neigh add 10.40.0.1 lladdr 02:00:00:00:0b:02 dev b0 nud permanent
+	EOF
+	ip -n l2s -b - <<-EOF
+		link set lo up
+		link add br0 type bridge
+		link set p1 master br0
+		link set p2 master br0
+		link set p1 up
+		link set p2 up
+		link set br0 up
+	EOF
+	ip -n l2c -b - <<-EOF
+		link set lo up
+		addr add 10.60.0.1/24 dev c0
+		link set c0 up
+		neigh add 10.60.0.2 lladdr 02:00:00:00:0d:01 dev c0 nud permanent
+	EOF
+	ip -n l2d -b - <<-EOF
+		link set lo up
+		addr add 10.60.0.2/24 dev d0
+		link set d0 up
+	EOF
+	# The router's replies and forwarded packets need no ARP, nor reverse
+	# path checks on the VLAN devices.
 	ip netns exec l2r sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
-		net.ipv4.conf.default.rp_filter=0
-	for dev in r0 r0.10 r0.100.200 r0.30; do ip netns exec l2r sysctl -qw "net/ipv4/conf/$dev/rp_filter=0"; done
-	# The router's replies and forwarded packets need no ARP.
-	ip -n l2r neigh add 10.10.0.2 lladdr 02:00:00:00:0a:01 dev r0.10 nud permanent
-	ip -n l2r neigh add 10.40.0.2 lladdr 02:00:00:00:0b:01 dev r1 nud permanent
-	ip -n l2b route add default via 10.40.0.1
-	ip -n l2b neigh add 10.40.0.1 lladdr 02:00:00:00:0b:02 dev b0 nud permanent
-	# Switch: c0 (host c) -- p1 [br0, br_netfilter] p2 -- d0 (host d).
-	ip link add c0 netns l2c address 02:00:00:00:0c:01 type veth peer name p1 netns l2s
-	ip link add d0 netns l2d address 02:00:00:00:0d:01 type veth peer name p2 netns l2s
-	ip -n l2s link add br0 type bridge
-	ip -n l2s link set p1 master br0
-	ip -n l2s link set p2 master br0
-	for dev in p1 p2 br0; do ip -n l2s link set "$dev" up; done
-	ip -n l2c addr add 10.60.0.1/24 dev c0
-	ip -n l2d addr add 10.60.0.2/24 dev d0
-	ip -n l2c link set c0 up
-	ip -n l2d link set d0 up
-	ip -n l2c neigh add 10.60.0.2 lladdr 02:00:00:00:0d:01 dev c0 nud permanent
+		net.ipv4.conf.default.rp_filter=0 net/ipv4/conf/r0/rp_filter=0 net/ipv4/conf/r0.10/rp_filter=0 \
+		net/ipv4/conf/r0.100.200/rp_filter=0 net/ipv4/conf/r0.30/rp_filter=0
 	ip netns exec l2s sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 \
 		net.bridge.bridge-nf-filter-vlan-tagged=1
 	# Every hook of the router and the switch's FORWARD, both families.
-	local chain
-	for chain in INPUT OUTPUT FORWARD; do
-		ip netns exec l2r iptables-legacy -A "$chain" -j NETFLOW
-		ip netns exec l2r ip6tables-legacy -A "$chain" -j NETFLOW
-	done
-	ip netns exec l2s iptables-legacy -A FORWARD -j NETFLOW
+	local rules='*filter
+-A INPUT -j NETFLOW
+-A OUTPUT -j NETFLOW
+-A FORWARD -j NETFLOW
+COMMIT'
+	ip netns exec l2r iptables-legacy-restore <<<"$rules"
+	ip netns exec l2r ip6tables-legacy-restore <<<"$rules"
+	printf '*filter\n-A FORWARD -j NETFLOW\nCOMMIT\n' | ip netns exec l2s iptables-legacy-restore
 }
 
 # NF_PROTOS (check.sh gives the debug kernel 10 only): the protocols.
