@@ -7,14 +7,8 @@
 //! would have made before PREROUTING: a packet that fails them is
 //! discarded and counted, never read past its end.
 
-/// 802.1Q customer VLAN tag.
-const ETH_P_8021Q: u16 = 0x8100;
-/// 802.1ad service VLAN tag.
-const ETH_P_8021AD: u16 = 0x88a8;
-/// MPLS unicast.
-pub const ETH_P_MPLS_UC: u16 = 0x8847;
-/// MPLS multicast.
-pub const ETH_P_MPLS_MC: u16 = 0x8848;
+use super::link_layer::{ETH_P_8021AD, ETH_P_8021Q, ETH_P_MPLS_MC, ETH_P_MPLS_UC};
+
 /// IPv4.
 pub const ETH_P_IP: u16 = 0x0800;
 /// IPv6.

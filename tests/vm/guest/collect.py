@@ -6,6 +6,7 @@ pcap that tshark reads the captured datagrams from."""
 import datetime
 import glob
 import ipaddress
+import json
 import os
 import signal
 import socket
@@ -145,3 +146,32 @@ def write_pcap(datagrams, path):
                              bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1]))
             frame = b"\0" * 12 + b"\x08\x00" + ip + udp
             out.write(struct.pack("<IIII", 1_700_000_000 + n, 0, len(frame), len(frame)) + frame)
+
+
+def tshark_flow_records(work, merge_duplicates=False):
+    """Every flow record tshark decodes in the datagrams captured so far
+    (written to WORK/all.pcap), as dicts of its cflow fields; with
+    merge_duplicates, a field a record has several times is a list (tshark
+    --no-duplicate-keys), else the first one counts. Also tshark's last
+    words, for a failure's detail."""
+    path = f"{work}/all.pcap"
+    write_pcap(ALL_DATAGRAMS, path)
+    merge = " --no-duplicate-keys" if merge_duplicates else ""
+    r = t.sh(f"tshark -n -r {path} -d udp.port==2055,cflow -T json{merge}", check=False)
+    out = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "cflow.srcport" in node and "cflow.protocol" in node:
+                out.append(node)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    try:
+        walk(json.loads(r.stdout))
+    except json.JSONDecodeError:
+        pass
+    return out, r.stderr[-2000:]

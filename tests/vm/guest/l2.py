@@ -15,13 +15,12 @@ import glob
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nettest as t  # noqa: E402
-from collect import ALL_DATAGRAMS, Capture, Nfcapd, write_pcap  # noqa: E402
+from collect import Capture, Nfcapd, tshark_flow_records  # noqa: E402
 
 PROTO = int(sys.argv[1])
 V = f"v{PROTO}"
@@ -106,32 +105,6 @@ def send(case):
     case["bytes"] = PACKETS * len(pkt)
 
 
-def tshark_records():
-    """Every flow record tshark decodes in the capture, as dicts of its
-    cflow fields (the first occurrence of each)."""
-    path = f"{WORK}/all.pcap"
-    write_pcap(ALL_DATAGRAMS, path)
-    r = t.sh(f"tshark -n -r {path} -d udp.port==2055,cflow -T json", check=False)
-    import json
-    out = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "cflow.srcport" in node and "cflow.protocol" in node:
-                out.append(node)
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    try:
-        walk(json.loads(r.stdout))
-    except json.JSONDecodeError:
-        pass
-    return out, r.stderr[-2000:]
-
-
 def expected_tshark(case):
     """The fields a case's record must decode to, by tshark's names."""
     want = {"cflow.packets": str(PACKETS), "cflow.octets": str(case["bytes"]),
@@ -207,7 +180,7 @@ qinq = [line for line in dump if ",41002 " in line]
 t.ok(f"{V}: the dump shows the QinQ flow's MACs, tags and type",
      len(qinq) == 1 and f" {A0},{R0} 100,200 0800 17 " in qinq[0], "\n".join(dump))
 
-records, tshark_err = tshark_records()
+records, tshark_err = tshark_flow_records(WORK)
 by_port = {}
 for rec in records:
     by_port.setdefault(int(rec["cflow.srcport"]), []).append(rec)

@@ -16,7 +16,6 @@ label stacks; the malformed frames must be counted as discarded and
 metered nowhere; switching promisc off and on under traffic must leave the
 kernel log clean (l2.sh reads it).
 """
-import json
 import os
 import socket
 import struct
@@ -27,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nettest as t  # noqa: E402
-from collect import ALL_DATAGRAMS, Capture, write_pcap  # noqa: E402
+from collect import Capture, tshark_flow_records  # noqa: E402
 
 WORK = "/tmp/promisc"
 os.makedirs(WORK, exist_ok=True)
@@ -117,29 +116,6 @@ def udp_mirrored(sport, n):
         for _ in range(n):
             s.sendto(b"m" * PAYLOAD, ("10.70.0.2", 9))
         s.close()
-
-
-def tshark_records():
-    path = f"{WORK}/all.pcap"
-    write_pcap(ALL_DATAGRAMS, path)
-    r = t.sh(f"tshark -n -r {path} -d udp.port==2055,cflow -T json --no-duplicate-keys", check=False)
-    out = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "cflow.srcport" in node and "cflow.protocol" in node:
-                out.append(node)
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    try:
-        walk(json.loads(r.stdout))
-    except json.JSONDecodeError:
-        pass
-    return out
 
 
 def first(v):
@@ -266,7 +242,7 @@ t.sysctl_write("flush", 1)
 time.sleep(1)
 capture.quiet()
 capture.stop()
-records = tshark_records()
+records, _ = tshark_flow_records(WORK, merge_duplicates=True)
 by_port = {}
 for rec in records:
     by_port.setdefault(int(first(rec["cflow.srcport"])), []).append(rec)
