@@ -225,6 +225,8 @@ static int nf_promisc_net_init(struct net *net)
 
 	pt->type = htons(ETH_P_ALL);
 	pt->func = nf_promisc_func;
+	/* Only received packets: no clone of every packet sent. */
+	pt->ignore_outgoing = true;
 	pt->af_packet_net = net;
 	dev_add_pack(pt);
 	return 0;
@@ -255,6 +257,8 @@ void nf_promisc_unregister(void)
 static struct packet_type nf_promisc_pt = {
 	.type = cpu_to_be16(ETH_P_ALL),
 	.func = nf_promisc_func,
+	/* Only received packets: no clone of every packet sent. */
+	.ignore_outgoing = true,
 };
 
 int nf_promisc_register(void)
