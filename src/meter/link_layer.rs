@@ -240,21 +240,15 @@ impl<'a> LinkFacts<'a> {
 /// Entries cut short by the end of `frame` are not read.
 pub fn in_frame_labels<const N: usize>(frame: &[u8]) -> [[u8; 4]; N] {
     let mut out = [[0u8; 4]; N];
-    let mut at = 12usize;
-    let ty = loop {
-        let Some(ty) = frame.get(at..at + 2) else {
-            return out;
-        };
-        let ty = u16::from_be_bytes([ty[0], ty[1]]);
-        if ty != ETH_P_8021Q && ty != ETH_P_8021AD {
-            break ty;
-        }
-        at += 4;
+    let at = tags_and_next(frame).last().map_or(12, |(_, next)| next);
+    let Some(&[t0, t1]) = frame.get(at..at + 2) else {
+        return out;
     };
+    let ty = u16::from_be_bytes([t0, t1]);
     if ty != ETH_P_MPLS_UC && ty != ETH_P_MPLS_MC {
         return out;
     }
-    at += 2;
+    let mut at = at + 2;
     for slot in &mut out {
         let Some(entry) = frame.get(at..at + 4) else {
             break;
@@ -272,6 +266,13 @@ pub fn in_frame_labels<const N: usize>(frame: &[u8]) -> [[u8; 4]; N] {
 /// first: each 802.1Q or 802.1ad type after the addresses is followed by a
 /// tag. A tag cut short by the end of `frame` ends the walk.
 pub fn in_frame_tags(frame: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    tags_and_next(frame).map(|(tci, _)| tci).take(VLAN_TAGS)
+}
+
+/// Every VLAN tag of a frame's header, outer first, with the offset of the
+/// type that follows it (the one walk of the tags, for the key's tags and
+/// for what comes after them).
+fn tags_and_next(frame: &[u8]) -> impl Iterator<Item = (u16, usize)> + '_ {
     let mut at = 12usize;
     core::iter::from_fn(move || {
         let ty = u16::from_be_bytes(frame.get(at..at + 2)?.try_into().ok()?);
@@ -280,9 +281,8 @@ pub fn in_frame_tags(frame: &[u8]) -> impl Iterator<Item = u16> + '_ {
         }
         let tci = u16::from_be_bytes(frame.get(at + 2..at + 4)?.try_into().ok()?);
         at += 4;
-        Some(tci)
+        Some((tci, at))
     })
-    .take(VLAN_TAGS)
 }
 
 /// A VLAN tag's id (the low 12 bits of its control information).
