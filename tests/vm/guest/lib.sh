@@ -194,27 +194,38 @@ netns_setup() {
 	local ns
 	for ns in nfa nfr nfb; do
 		ip netns add $ns
-		ip -n $ns link set lo up
 		ip netns exec $ns sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 	done
-	ip link add nfa0 netns nfa type veth peer name nfr0 netns nfr
-	ip link add nfr1 netns nfr type veth peer name nfb0 netns nfb
-	ip -n nfa addr add 10.1.0.2/24 dev nfa0
-	ip -n nfa addr add fd01::2/64 dev nfa0 nodad
-	ip -n nfr addr add 10.1.0.1/24 dev nfr0
-	ip -n nfr addr add fd01::1/64 dev nfr0 nodad
-	ip -n nfr addr add 10.2.0.1/24 dev nfr1
-	ip -n nfr addr add fd02::1/64 dev nfr1 nodad
-	ip -n nfb addr add 10.2.0.2/24 dev nfb0
-	ip -n nfb addr add fd02::2/64 dev nfb0 nodad
-	ip -n nfa link set nfa0 up
-	ip -n nfr link set nfr0 up
-	ip -n nfr link set nfr1 up
-	ip -n nfb link set nfb0 up
-	ip -n nfa route add default via 10.1.0.1
-	ip -n nfa -6 route add default via fd01::1
-	ip -n nfb route add default via 10.2.0.1
-	ip -n nfb -6 route add default via fd02::1
+	# One ip batch per namespace: every process costs under emulation.
+	ip -b - <<-EOF
+		link add nfa0 netns nfa type veth peer name nfr0 netns nfr
+		link add nfr1 netns nfr type veth peer name nfb0 netns nfb
+	EOF
+	ip -n nfa -b - <<-EOF
+		link set lo up
+		addr add 10.1.0.2/24 dev nfa0
+		addr add fd01::2/64 dev nfa0 nodad
+		link set nfa0 up
+		route add default via 10.1.0.1
+		route add default via fd01::1
+	EOF
+	ip -n nfr -b - <<-EOF
+		link set lo up
+		addr add 10.1.0.1/24 dev nfr0
+		addr add fd01::1/64 dev nfr0 nodad
+		addr add 10.2.0.1/24 dev nfr1
+		addr add fd02::1/64 dev nfr1 nodad
+		link set nfr0 up
+		link set nfr1 up
+	EOF
+	ip -n nfb -b - <<-EOF
+		link set lo up
+		addr add 10.2.0.2/24 dev nfb0
+		addr add fd02::2/64 dev nfb0 nodad
+		link set nfb0 up
+		route add default via 10.2.0.1
+		route add default via fd02::1
+	EOF
 	ip netns exec nfr sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 }
 
