@@ -255,6 +255,20 @@ impl Drop for ScannerHandle {
         // Export every remaining flow before the module goes (the targets
         // are gone: no flow is added meanwhile).
         with_meter(|m| self.scanner.flush(m));
+        // The /proc counters are gone from here on: the totals let an
+        // operator (and the stress suite) check a collector's count, the
+        // flows exported at unload included.
+        self.scanner.with_exporter(|e| {
+            let s = &e.stats;
+            let (lost_flows, lost_pkts) = (s.lost_flows.load(Ordering::Relaxed), s.lost_pkts.load(Ordering::Relaxed));
+            crate::log_info!(
+                "ipt_NETFLOW: since load: exported {} flows of {} packets, lost {} flows of {} packets\n",
+                s.flows.load(Ordering::Relaxed),
+                s.flow_pkts.load(Ordering::Relaxed).saturating_sub(lost_pkts),
+                lost_flows,
+                lost_pkts
+            );
+        });
     }
 }
 
