@@ -24,7 +24,7 @@ use crate::sys::fmtbuf::FmtBuf;
 use crate::sys::log::err_ratelimited;
 use crate::sys::netdev::{c_text, for_each_interface};
 use crate::sys::system::{module_version, random_u64};
-use crate::sys::udp::{network_unreachable, not_connected};
+use crate::sys::udp::{address_not_available, network_unreachable, no_device, not_connected};
 use crate::sys::time::{epoch_ms, hz, jiffies, real_time, uptime_ms};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::error::Result;
@@ -656,7 +656,7 @@ impl Exporter {
             self.pdu.finish(&h)
         };
         let sndbuf = params::sndbuf();
-        let mut delivered = false;
+        let (mut delivered, mut refused) = (false, false);
         for (i, s) in self.socks.iter_mut().enumerate() {
             match s.send(packet, sndbuf) {
                 Ok(()) => {
@@ -665,6 +665,7 @@ impl Exporter {
                     self.stats.bytes.fetch_add(packet.len() as u64, Relaxed);
                 }
                 Err(e) => {
+                    refused = true;
                     self.stats.errors.fetch_add(1, Relaxed);
                     log_send_error(i, e);
                 }
@@ -679,20 +680,23 @@ impl Exporter {
         self.pdu.clear();
         self.pending = Pending::default();
         self.pdu_count += 1;
-        self.resend_templates_after_errors();
+        self.resend_templates_after_errors(refused);
         1
     }
 
     /// A destination that reported an error (ICMP port or host unreachable)
     /// since the last packet has a collector that is down or restarting, and
-    /// a restarted collector has lost the templates. So the next packet
-    /// carries every template again (ids kept): delivery resumes with
-    /// decodable data as soon as the collector is back, instead of after up
-    /// to `refresh-rate` packets or `timeout-rate` minutes. The kernel rate
-    /// limits ICMP errors, which bounds the extra template bytes.
-    fn resend_templates_after_errors(&mut self) {
+    /// a restarted collector has lost the templates; one that refused this
+    /// packet (no route, its device or address gone, a full buffer) did not
+    /// get the templates it may have carried. So the next packet carries
+    /// every template again (ids kept): delivery resumes with decodable data
+    /// as soon as the collector is back, instead of after up to
+    /// `refresh-rate` packets or `timeout-rate` minutes. The kernel rate
+    /// limits ICMP errors, and a refused send costs a packet anyway, which
+    /// bounds the extra template bytes.
+    fn resend_templates_after_errors(&mut self, refused: bool) {
         let cberr = self.socks.iter().map(|s| u64::from(s.cberr())).fold(0u64, u64::wrapping_add);
-        if cberr != self.cberr_seen {
+        if cberr != self.cberr_seen || refused {
             self.cberr_seen = cberr;
             self.templates.resend_all();
         }
@@ -721,7 +725,7 @@ fn log_send_error(index: usize, e: Error) {
         "increase sndbuf!"
     } else if e == network_unreachable() {
         "network is unreachable."
-    } else if e == EINVAL {
+    } else if e == EINVAL || e == no_device() || e == address_not_available() {
         "will reconnect."
     } else {
         ""

@@ -2,7 +2,7 @@
 //! One collector's kernel UDP socket, with the original's error counters.
 
 use super::destination::{sockaddr, Destination};
-use crate::sys::udp::{not_connected, Endpoints, UdpSocket};
+use crate::sys::udp::{address_not_available, no_device, not_connected, Endpoints, UdpSocket};
 use core::ffi::CStr;
 use kernel::error::{code::*, Result};
 use kernel::prelude::*;
@@ -86,8 +86,26 @@ impl ExportSocket {
         UdpSocket::connect(&ends, sndbuf)
     }
 
-    /// Sends one export packet, connecting first if needed.
+    /// Sends one export packet, connecting first if needed. A socket that
+    /// fails because what it was bound to went away is rebuilt and the
+    /// packet tried once more on the new one.
     pub fn send(&mut self, packet: &[u8], sndbuf: i32) -> Result {
+        match self.send_once(packet, sndbuf) {
+            // EINVAL is the original's cue to rebuild the socket (at its
+            // next send). A device the socket was bound to that went away
+            // is one too (ENODEV; EADDRNOTAVAIL for an IPv6 source
+            // address): the new socket binds to the device of that name,
+            // or the address, again if it is back, where the old one would
+            // fail for good.
+            Err(e) if e == EINVAL || e == no_device() || e == address_not_available() => {
+                self.close();
+                self.send_once(packet, sndbuf)
+            }
+            done => done,
+        }
+    }
+
+    fn send_once(&mut self, packet: &[u8], sndbuf: i32) -> Result {
         if !self.is_connected() {
             self.connect(sndbuf);
             if self.is_connected() {
@@ -108,10 +126,6 @@ impl ExportSocket {
             self.err_full += 1;
         } else {
             self.err_other += 1;
-            if e == EINVAL {
-                // The original's cue to rebuild the socket at the next send.
-                self.close();
-            }
         }
         Err(e)
     }

@@ -120,6 +120,16 @@ pub fn network_unreachable() -> Error {
     Error::from_errno(-(bindings::ENETUNREACH as i32))
 }
 
+/// The error of a send on a socket bound to a device that is gone.
+pub fn no_device() -> Error {
+    Error::from_errno(-(bindings::ENODEV as i32))
+}
+
+/// The error of a send from a bound address that is no longer local.
+pub fn address_not_available() -> Error {
+    Error::from_errno(-(bindings::EADDRNOTAVAIL as i32))
+}
+
 /// The smallest send buffer the kernel accepts.
 pub fn min_sndbuf() -> i32 {
     // SAFETY: reads the kernel's SOCK_MIN_SNDBUF; no precondition.
