@@ -19,6 +19,10 @@
 #                                rate against the original C module (VM)
 #   make matrix                  the original's 13 configure option sets,
 #                                each built warning-free against 6.12
+#   make stress                  the stress suite at length (unload, vanishing
+#                                interfaces, configuration storms, floods,
+#                                hostile packets, exporter faults) on the
+#                                debug kernel and 6.12, then long fuzzing
 
 ifneq ($(wildcard config.mk),)
 include config.mk
@@ -155,7 +159,10 @@ bench:
 matrix:
 	tests/matrix.sh
 
+stress:
+	tests/stress.sh
+
 .PHONY: all module libxt install install-module install-libxt uninstall uninstall-module \
 	uninstall-libxt command install-command uninstall-command install-src uninstall-src \
 	install-dkms uninstall-dkms snmp-agent install-snmp uninstall-snmp clean distclean \
-	demo check bench matrix
+	demo check bench matrix stress

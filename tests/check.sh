@@ -9,7 +9,7 @@
 #
 # NF_KERNELS="6.12 7.3-debug 7.3-stock" selects the kernels; for a
 # developer's partial run, NF_TIERS="host build vm" the tiers and
-# NF_SUITES="foundation metering export collectors rcuconfig rules natevents snmp command parity l2"
+# NF_SUITES="foundation metering export collectors rcuconfig rules natevents snmp command parity l2 stress"
 # the VM suites (a run that leaves any out says so in its last line). l2
 # runs with the build that has every flow field of the original's
 # configure (build/KERNEL-all, see NF_ALL_FLAGS), on 6.12 and 7.3-debug,
@@ -30,7 +30,7 @@ cd "$top"
 
 kernels=${NF_KERNELS:-6.12 7.3-debug 7.3-stock}
 tiers=${NF_TIERS:-host build vm}
-all_suites="foundation metering export collectors rcuconfig rules natevents snmp command parity l2"
+all_suites="foundation metering export collectors rcuconfig rules natevents snmp command parity l2 stress"
 read -r -a suites <<<"${NF_SUITES:-$all_suites}"
 partial=
 [ "$tiers" = "host build vm" ] && [ "${suites[*]}" = "$all_suites" ] ||
@@ -205,6 +205,13 @@ has_tier vm && for k in $kernels; do
 			log "vm $k: no $s suite (it runs on 6.12 and 7.3-stock)"
 			continue
 		fi
+		# The stress suite's bounded tier (make stress runs it at length)
+		# on the debug kernel and on 6.12: Debian's kernel runs the
+		# packaged build's suites.
+		if [ "$s" = stress ] && [ "$k" = 7.3-stock ]; then
+			log "vm $k: no stress suite (it runs on 6.12 and 7.3-debug)"
+			continue
+		fi
 		if [ "$s" = l2 ]; then
 			has_all_flags "$k" || { log "vm $k: no l2 suite (it runs on 6.12 and 7.3-debug)"; continue; }
 			continue # after the suites of the default build, below
@@ -238,6 +245,9 @@ has_tier vm && for k in $kernels; do
 	[ "$k" = 7.3-debug ] && envs+=(NF_PROTOS=10)
 	[ "$k" = 7.3-stock ] && has_suite command && envs+=("NF_DKMS_KO=$top/build/7.3-stock-dkms/out/ipt_NETFLOW.ko")
 	[ -n "${NF_PLANT:-}" ] && envs+=("NF_PLANT=$NF_PLANT")
+	for v in NF_STRESS_SECS NF_STRESS_REPS NF_STRESS_FLOWS NF_STRESS_HOSTILE; do
+		[ -n "${!v:-}" ] && envs+=("$v=${!v}")
+	done
 	[ "$k" = "$parity_kernel" ] && has_suite parity && [ -f "$(theirs_ko "$k")" ] &&
 		envs+=("NF_THEIRS_KO=$(theirs_ko "$k")")
 	tests/vm/run-vm.sh "$k" "${envs[@]}" "$top/tests/vm/guest/all.sh" "$top/build/$k" "${ksuites[@]}" >"$log" 2>"$log.stderr"

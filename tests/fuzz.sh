@@ -17,13 +17,29 @@ targets=$(cargo fuzz list) ||
 [[ -n $targets ]] || die "cargo fuzz list names no fuzz target (fuzz/Cargo.toml)"
 for target in $targets; do
 	mkdir -p "corpus/$target"
-	# Committed seeds (seeds/<target>/) are read as a second corpus:
-	# libFuzzer writes what it finds to the first one only.
+	# Committed inputs are read as further corpora: seeds/<target>/
+	# (written by hand) and kept/<target>/ (what make stress found,
+	# minimised). libFuzzer writes what it finds to the first one only.
 	dirs=("corpus/$target")
 	[[ -d seeds/$target ]] && dirs+=("seeds/$target")
+	[[ -d kept/$target ]] && dirs+=("kept/$target")
 	log "fuzzing $target for $secs s"
 	# pipefail makes the run's status the pipeline's, not tail's: a crash
 	# or a build failure fails the script.
-	cargo fuzz run "$target" "${dirs[@]}" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 5 ||
-		die "fuzz target $target failed (a crash leaves its input under fuzz/artifacts/$target)"
+	out=$(cargo fuzz run "$target" "${dirs[@]}" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1) ||
+		{ echo "$out" | tail -n 30; die "fuzz target $target failed (a crash leaves its input under fuzz/artifacts/$target)"; }
+	echo "$out" | tail -n 3
+	runs=$(echo "$out" | sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 runs in \2 s/p' | tail -n 1)
+	log "fuzz figure: $target: ${runs:-? runs}, no finding"
+	# NF_FUZZ_KEEP=1 (make stress): the corpus, minimised, into kept/.
+	if [[ ${NF_FUZZ_KEEP:-0} = 1 ]]; then
+		rm -rf "kept/$target.new"
+		mkdir -p "kept/$target.new"
+		for d in "${dirs[@]}"; do cp -r "$d/." "kept/$target.new/"; done
+		cargo fuzz cmin "$target" "kept/$target.new" >/dev/null 2>&1 ||
+			die "cargo fuzz cmin $target failed"
+		rm -rf "kept/$target"
+		mv "kept/$target.new" "kept/$target"
+		log "kept $(find "kept/$target" -type f | wc -l) inputs of $target"
+	fi
 done
