@@ -156,7 +156,7 @@ tier "host: configure refuses unusable kernel trees" tests/configure.sh
 tier "host: smilint IPT-NETFLOW-MIB.my" scripts/lint-mib.sh
 tier "host: systemd-analyze verify of both units, man --warnings of the pages" verify_units
 tier "host: layers (imports only downwards; a planted upward one fails)" tests/layers.sh
-tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-15} s each)" tests/fuzz.sh
+tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-10} s each)" tests/fuzz.sh
 fi
 
 has_tier build && has_suite snmp && tier "build: the SNMP agent (release) and the MIBs for its suite" build_snmp
@@ -205,6 +205,14 @@ has_tier vm && for k in $kernels; do
 			log "vm $k: no $s suite (it runs on 6.12 and 7.3-stock)"
 			continue
 		fi
+		# What the collectors decode is the exporter's output, the same on
+		# every kernel; the exporter itself runs under the debug kernel's
+		# sanitizers in the export and stress suites. Left out there to
+		# keep make check within its time.
+		if [ "$s" = collectors ] && [ "$k" = 7.3-debug ]; then
+			log "vm $k: no collectors suite (it runs on 6.12 and 7.3-stock)"
+			continue
+		fi
 		# The stress suite's bounded tier (make stress runs it at length)
 		# on the debug kernel and on 6.12: Debian's kernel runs the
 		# packaged build's suites.
@@ -242,10 +250,14 @@ has_tier vm && for k in $kernels; do
 	# pure, host-tested encoders, and run on the other kernels; all three
 	# would take this kernel's VM from 17 to 28 minutes.
 	envs=(env)
-	[ "$k" = 7.3-debug ] && envs+=(NF_PROTOS=10)
+	# The debug kernel: l2 for IPFIX only, fewer timeout swaps in
+	# rcuconfig; in the bounded stress suite one unload round and the
+	# collector's interface vanishing, not its address (6.12 runs both).
+	# make stress's own sizes come after these and win.
+	[ "$k" = 7.3-debug ] && envs+=(NF_PROTOS=10 NF_RCU_SWAPS=40 NF_STRESS_REPS=1 NF_STRESS_VANISH=%)
 	[ "$k" = 7.3-stock ] && has_suite command && envs+=("NF_DKMS_KO=$top/build/7.3-stock-dkms/out/ipt_NETFLOW.ko")
 	[ -n "${NF_PLANT:-}" ] && envs+=("NF_PLANT=$NF_PLANT")
-	for v in NF_STRESS_SECS NF_STRESS_REPS NF_STRESS_FLOWS NF_STRESS_HOSTILE; do
+	for v in NF_STRESS_SECS NF_STRESS_REPS NF_STRESS_FLOWS NF_STRESS_HOSTILE NF_STRESS_VANISH; do
 		[ -n "${!v:-}" ] && envs+=("$v=${!v}")
 	done
 	[ "$k" = "$parity_kernel" ] && has_suite parity && [ -f "$(theirs_ko "$k")" ] &&

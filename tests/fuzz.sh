@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Runs every fuzz target for a bounded time (NF_FUZZ_SECONDS, default 15
+# Runs every fuzz target for a bounded time (NF_FUZZ_SECONDS, default 10
 # each). cargo-fuzz needs nightly-only compiler flags (sanitizers); the
 # machine has one stable toolchain, so RUSTC_BOOTSTRAP=1 unlocks them for
 # this build only.
@@ -8,7 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../scripts/common.sh"
 cd "$here/../fuzz"
-secs=${NF_FUZZ_SECONDS:-15}
+secs=${NF_FUZZ_SECONDS:-10}
 export RUSTC_BOOTSTRAP=1
 # The list is taken apart from the loop: `for t in $(cmd)` ignores cmd's
 # failure, and an empty list would fuzz nothing and still pass.

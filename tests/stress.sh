@@ -9,6 +9,7 @@
 #   NF_STRESS_REPS=6        unload-under-load repetitions
 #   NF_STRESS_FLOWS=50000   flows of the flood
 #   NF_STRESS_HOSTILE=500   frames per malformed class
+#   NF_STRESS_VANISH="% @"  the collector's interface, then its address
 #   NF_STRESS_FUZZ_SECONDS=600  per fuzz target (0: no fuzzing)
 #   NF_KERNELS="7.3-debug 6.12"
 # The fuzzers' findings stay in fuzz/corpus; make stress then minimises
@@ -24,6 +25,7 @@ export NF_STRESS_SECS=${NF_STRESS_SECS:-30}
 export NF_STRESS_REPS=${NF_STRESS_REPS:-6}
 export NF_STRESS_FLOWS=${NF_STRESS_FLOWS:-50000}
 export NF_STRESS_HOSTILE=${NF_STRESS_HOSTILE:-500}
+export NF_STRESS_VANISH=${NF_STRESS_VANISH:-% @}
 fuzz_secs=${NF_STRESS_FUZZ_SECONDS:-600}
 status=0
 start=$SECONDS
