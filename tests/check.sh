@@ -245,15 +245,14 @@ has_tier vm && for k in $kernels; do
 	[ -f "build/$k/ipt_NETFLOW.ko" ] || { failed=$((failed + 1)); failures+=("vm $k: no module"); continue; }
 	log=$logs/vm_$k.log
 	start=$SECONDS
-	# The debug kernel (KASAN, lockdep, kmemleak under emulation) runs the
-	# collectors and l2 suites for IPFIX only: v5 and v9 differ from it in
-	# pure, host-tested encoders, and run on the other kernels; all three
-	# would take this kernel's VM from 17 to 28 minutes.
+	# The debug kernel (KASAN, lockdep, kmemleak under emulation) checks
+	# the records of the l2 and natevents suites for IPFIX only: v5 and v9
+	# differ from it in pure, host-tested encoders, and run on the other
+	# kernels. It does fewer timeout swaps in rcuconfig, and in the
+	# bounded stress suite one unload round and the collector's interface
+	# vanishing, not its address (6.12 runs both). make stress's own sizes
+	# come after these and win.
 	envs=(env)
-	# The debug kernel: l2 for IPFIX only, fewer timeout swaps in
-	# rcuconfig; in the bounded stress suite one unload round and the
-	# collector's interface vanishing, not its address (6.12 runs both).
-	# make stress's own sizes come after these and win.
 	[ "$k" = 7.3-debug ] && envs+=(NF_PROTOS=10 NF_RCU_SWAPS=40 NF_STRESS_REPS=1 NF_STRESS_VANISH=%)
 	[ "$k" = 7.3-stock ] && has_suite command && envs+=("NF_DKMS_KO=$top/build/7.3-stock-dkms/out/ipt_NETFLOW.ko")
 	[ -n "${NF_PLANT:-}" ] && envs+=("NF_PLANT=$NF_PLANT")
