@@ -246,9 +246,9 @@ has_tier vm && for k in $kernels; do
 	log=$logs/vm_$k.log
 	start=$SECONDS
 	# The debug kernel (KASAN, lockdep, kmemleak under emulation) checks
-	# the records of the l2 and natevents suites for IPFIX only: v5 and v9
-	# differ from it in pure, host-tested encoders, and run on the other
-	# kernels. It does fewer timeout swaps in rcuconfig, and in the
+	# the records of the l2 suite for IPFIX only: v5 and v9 differ from it
+	# in pure, host-tested encoders, and run on the other kernels. It does
+	# fewer timeout swaps in rcuconfig, and in the
 	# bounded stress suite one unload round and the collector's interface
 	# vanishing, not its address (6.12 runs both). make stress's own sizes
 	# come after these and win.

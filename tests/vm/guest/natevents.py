@@ -36,11 +36,7 @@ import nettest as t  # noqa: E402
 from collect import Capture, Nfcapd, utc_seconds, write_pcap  # noqa: E402
 
 BUILD = sys.argv[1]
-# NF_PROTOS (check.sh gives the debug kernel 10 only): the protocols whose
-# records are checked; IPFIX always (nfdump reads its phase). The events
-# are captured the same way for all three, and the encoders are pure.
-PROTOS = os.environ.get("NF_PROTOS", "5 9 10").split()
-t.plan(24 + 3 * ("9" in PROTOS) + 4 * ("5" in PROTOS))
+t.plan(31)
 WORK = "/tmp/natevents"
 t.sh(f"rm -rf {WORK} && mkdir -p {WORK}")
 KO = f"{BUILD}/ipt_NETFLOW.ko"
@@ -203,8 +199,6 @@ tcp_server()
 
 ALL_IPFIX = []
 for proto, base in ((10, 41000), (9, 42000)):
-    if proto != 10 and str(proto) not in PROTOS:
-        continue
     t.sysctl_write("protocol", proto)
     t0 = time.time()
     d1, expected = phase(lambda: connections(base))
@@ -225,24 +219,23 @@ for proto, base in ((10, 41000), (9, 42000)):
         ALL_IPFIX = expected
 
 # v5: the pseudo-records.
-if "5" in PROTOS:
-    t.sysctl_write("protocol", 5)
-    at = len(CAPTURE.datagrams)
-    d1, expected = phase(lambda: connections(43000))
-    d2, _ = phase(lambda: t.sh("ip netns exec nfr conntrack -F"))
-    d1, d2 = d1[at:], d2[len(d1):]
-    for datagrams, flags, what in ((d1, "0x12", "create"), (d2, "0x05", "delete")):
-        recs = tshark_records(datagrams, V5_FIELDS)
-        want = []
-        for proto, pre, post in expected:
-            if pre[0] != post[0] or pre[1] != post[1]:
-                want.append((str(proto), pre[0], str(pre[1]), post[2], str(post[3]), post[0], str(post[1]), "0"))
-            if pre[2] != post[2] or pre[3] != post[3]:
-                want.append((str(proto), pre[0], str(pre[1]), post[2], str(post[3]), pre[2], "0", str(pre[3])))
-        have = [r[:8] for r in recs if r[1] in (A, A2) and int(r[2]) in {e[1][1] for e in expected}]
-        t.eq(f"v5: the {what} pseudo-records (next hop and AS from the translation)", sorted(want), sorted(have))
-        t.eq(f"v5: {what} pseudo-records carry TCP flags {flags}, no packets or bytes",
-             {(int(flags, 16), 0, 0)}, {(int(r[8], 16), int(r[9]), int(r[10])) for r in recs if r[1] in (A, A2)})
+t.sysctl_write("protocol", 5)
+at = len(CAPTURE.datagrams)
+d1, expected = phase(lambda: connections(43000))
+d2, _ = phase(lambda: t.sh("ip netns exec nfr conntrack -F"))
+d1, d2 = d1[at:], d2[len(d1):]
+for datagrams, flags, what in ((d1, "0x12", "create"), (d2, "0x05", "delete")):
+    recs = tshark_records(datagrams, V5_FIELDS)
+    want = []
+    for proto, pre, post in expected:
+        if pre[0] != post[0] or pre[1] != post[1]:
+            want.append((str(proto), pre[0], str(pre[1]), post[2], str(post[3]), post[0], str(post[1]), "0"))
+        if pre[2] != post[2] or pre[3] != post[3]:
+            want.append((str(proto), pre[0], str(pre[1]), post[2], str(post[3]), pre[2], "0", str(pre[3])))
+    have = [r[:8] for r in recs if r[1] in (A, A2) and int(r[2]) in {e[1][1] for e in expected}]
+    t.eq(f"v5: the {what} pseudo-records (next hop and AS from the translation)", sorted(want), sorted(have))
+    t.eq(f"v5: {what} pseudo-records carry TCP flags {flags}, no packets or bytes",
+         {(int(flags, 16), 0, 0)}, {(int(r[8], 16), int(r[9]), int(r[10])) for r in recs if r[1] in (A, A2)})
 
 # nfdump read the IPFIX phase the same way (but for ICMP, whose type and
 # code nfdump takes from elsewhere than these records: tshark checked them).
