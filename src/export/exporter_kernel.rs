@@ -13,7 +13,7 @@ use super::options::{interface_description, InterfaceFacts, OptionsRecord, Optio
 use super::pdu::{Full, Pdu, PduHeader, TemplateCache, FIRST_TEMPLATE_ID};
 use super::record::{write_nat_record, write_record, FlowTimes, RecordContext};
 use super::source::{Record, RecordSource};
-use super::socket_kernel::ExportSocket;
+use super::socket_kernel::{rebuilds_socket, ExportSocket};
 use super::template::{FieldList, TemplateKey, Version, NAT4_FIELDS};
 use crate::meter::flow::{Flow, Ticks};
 use crate::meter::nat_event::NatEvent;
@@ -24,7 +24,7 @@ use crate::sys::fmtbuf::FmtBuf;
 use crate::sys::log::err_ratelimited;
 use crate::sys::netdev::{c_text, for_each_interface};
 use crate::sys::system::{module_version, random_u64};
-use crate::sys::udp::{address_not_available, network_unreachable, no_device, not_connected};
+use crate::sys::udp::{network_unreachable, not_connected};
 use crate::sys::time::{epoch_ms, hz, jiffies, real_time, uptime_ms};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::error::Result;
@@ -725,7 +725,7 @@ fn log_send_error(index: usize, e: Error) {
         "increase sndbuf!"
     } else if e == network_unreachable() {
         "network is unreachable."
-    } else if e == EINVAL || e == no_device() || e == address_not_available() {
+    } else if rebuilds_socket(e) {
         "will reconnect."
     } else {
         ""

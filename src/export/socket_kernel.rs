@@ -4,7 +4,7 @@
 use super::destination::{sockaddr, Destination};
 use crate::sys::udp::{address_not_available, no_device, not_connected, Endpoints, UdpSocket};
 use core::ffi::CStr;
-use kernel::error::{code::*, Result};
+use kernel::error::{code::*, Error, Result};
 use kernel::prelude::*;
 
 /// A destination and its socket (connected, or not yet: every send retries).
@@ -25,6 +25,12 @@ pub struct ExportSocket {
     pub attempts: u32,
     /// Most bytes seen queued in the socket buffer.
     pub wmem_peak: u32,
+}
+
+/// Whether a send that failed with `e` rebuilds the socket (see
+/// [`ExportSocket::send`]).
+pub fn rebuilds_socket(e: Error) -> bool {
+    e == EINVAL || e == no_device() || e == address_not_available()
 }
 
 impl ExportSocket {
@@ -97,7 +103,7 @@ impl ExportSocket {
             // address): the new socket binds to the device of that name,
             // or the address, again if it is back, where the old one would
             // fail for good.
-            Err(e) if e == EINVAL || e == no_device() || e == address_not_available() => {
+            Err(e) if rebuilds_socket(e) => {
                 self.close();
                 self.send_once(packet, sndbuf)
             }
