@@ -12,7 +12,8 @@
 # pktgen.c built out of tree when the tree has none) and the original
 # module, then boots the kernel and runs tests/bench/guest/bench.sh, whose
 # raw lines go to build/bench/KERNEL.raw. tests/bench/report.py turns all
-# raw files into build/bench/report.md (also printed).
+# raw files into build/bench/report.md (also printed), tests/bench/plot.py into
+# the SVG figures in docs/bench/.
 #
 # BENCH_BUILD=all measures the build with every flow field of configure
 # (NF_ALL_FLAGS in scripts/common.sh) as "ours", for the cost of those
@@ -59,3 +60,5 @@ done
 raws=()
 for k in $kernels; do raws+=("$out/$k${BENCH_BUILD:+-$BENCH_BUILD}.raw"); done
 python3 "$here/report.py" "${raws[@]}" | tee "$out/report.md"
+# The figures beside BENCHMARKS.md's tables.
+python3 "$here/plot.py" "$top/docs/bench" "${raws[@]}"

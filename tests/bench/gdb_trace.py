@@ -7,6 +7,8 @@
 #     TRACE_ADDR   the function's entry address (hex)
 #     TRACE_CALLS  how many calls to trace (default 3)
 #     TRACE_OUT    output file: one "call N" line, then one address per line
+#     TRACE_LIMIT  steps per call (default 200000), a guard against a trace
+#                  that never returns; a scan run needs more
 #
 # qemu's gdb stub masks interrupts while single-stepping, so a trace holds
 # exactly what the call itself executes (callees included).
@@ -17,7 +19,7 @@ import gdb  # noqa: E402  (provided by gdb)
 port = os.environ["TRACE_PORT"]
 addr = int(os.environ["TRACE_ADDR"], 16)
 calls = int(os.environ.get("TRACE_CALLS", "3"))
-limit = 200000  # steps per call, a guard against a trace that never returns
+limit = int(os.environ.get("TRACE_LIMIT", "200000"))
 
 gdb.execute("set pagination off")
 gdb.execute("set confirm off")
@@ -37,5 +39,7 @@ with open(os.environ["TRACE_OUT"], "w") as out:
                 break
             out.write(f"{pc:x}\n")
             gdb.execute("stepi", to_string=True)
+        else:
+            out.write("truncated\n")
 gdb.execute("delete")
 gdb.execute("detach")

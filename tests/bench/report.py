@@ -47,7 +47,10 @@ def num(v):
         return None
 
 
-def report(path):
+def parse(path):
+    """The raw lines of one kernel's run, by kind: throughput runs
+    ((flows, rep) -> variant -> pps), memory and export lines by impl, NAT
+    lines, and the run's flavor, notes, kernel and icount shift."""
     runs = defaultdict(dict)  # (flows, rep) -> variant -> pps
     mem = defaultdict(list)  # (impl, flows) -> [kv]
     exp = defaultdict(list)  # impl -> [kv]
@@ -77,8 +80,37 @@ def report(path):
             exp[d["impl"]].append(d)
         elif line.startswith("N "):
             nat.append(kv(line))
+    return runs, mem, exp, nat, flavor, notes, kernel, shift
 
-    impls = [i for i in ("ours", "theirs", "ours+hash4", "ours+aggr16") if any(i in v for v in runs.values())]
+
+def target_costs(runs, impls):
+    """Per flow count, per-repetition costs derived within a repetition:
+    base (1/pps with no rule), rule, each impl's target, and ours/theirs."""
+    cost = {}
+    for fl in sorted({f for f, _ in runs}):
+        c = defaultdict(list)
+        for (f, r), d in sorted(runs.items()):
+            if f != fl:
+                continue
+            if "none" in d and "noop" in d:
+                c["rule"].append(1e9 / d["noop"] - 1e9 / d["none"])
+                c["base"].append(1e9 / d["none"])
+            for i in impls:
+                if i in d and "noop" in d:
+                    c[i].append(1e9 / d[i] - 1e9 / d["noop"])
+            if "ours" in d and "theirs" in d and "noop" in d:
+                c["ratio"].append((1e9 / d["ours"] - 1e9 / d["noop"]) / (1e9 / d["theirs"] - 1e9 / d["noop"]))
+        cost[fl] = c
+    return cost
+
+
+def impls_of(runs):
+    return [i for i in ("ours", "theirs", "ours+hash4", "ours+aggr16") if any(i in v for v in runs.values())]
+
+
+def report(path):
+    runs, mem, exp, nat, flavor, notes, kernel, shift = parse(path)
+    impls = impls_of(runs)
     flows_list = sorted({f for f, _ in runs})
     print(f"## {flavor}: {kernel}\n")
     if "theirs" not in impls:
@@ -89,7 +121,6 @@ def report(path):
     hdr = ["flows", "reps", "no rule", "empty rule"] + [f"NETFLOW {i}" for i in impls]
     print("| " + " | ".join(hdr) + " |")
     print("|" + "---|" * len(hdr))
-    cost = {}
     for fl in flows_list:
         reps = [r for (f, r) in runs if f == fl]
         row = [str(fl), str(len(reps))]
@@ -101,19 +132,7 @@ def report(path):
                 s += f" ×{med(xs) / base:.2f}"
             row.append(s)
         print("| " + " | ".join(row) + " |")
-        # Per-repetition derived costs.
-        c = defaultdict(list)
-        for r in reps:
-            d = runs[(fl, r)]
-            if "none" in d and "noop" in d:
-                c["rule"].append(1e9 / d["noop"] - 1e9 / d["none"])
-                c["base"].append(1e9 / d["none"])
-            for i in impls:
-                if i in d and "noop" in d:
-                    c[i].append(1e9 / d[i] - 1e9 / d["noop"])
-            if "ours" in d and "theirs" in d and "noop" in d:
-                c["ratio"].append((1e9 / d["ours"] - 1e9 / d["noop"]) / (1e9 / d["theirs"] - 1e9 / d["noop"]))
-        cost[fl] = c
+    cost = target_costs(runs, impls)
     print()
 
     # Costs, in emulated instructions when guest time counts instructions.
@@ -177,17 +196,33 @@ def report(path):
               "to a UDP sink in the guest), per repetition:\n")
         hdr = ["impl", "rep", "metered pkts/s", "active flows", "exported flows/s", "exported total",
                "sink received", "lost (module)", "send errors", "sink rcvbuf drops", "metering drops",
-               "CPU busy ‰ (cpu0,cpu1)"]
+               "CPU busy ‰ (cpu0,cpu1)", "exporter ns / flow", "exporter instructions / flow"]
         print("| " + " | ".join(hdr) + " |")
         print("|" + "---|" * len(hdr))
+        per_flow = {}
         for i in impls:
             for d in exp.get(i, []):
                 sink = d.get("sink", "-")
                 rec = sink.split("/")[1] if "/" in sink else sink
                 drops = int(d["pkt_drop"]) + int(d["alloc_err"]) + int(d["maxflows_err"])
+                ns = instr = "-"
+                if int(d.get("kworker_flows", 0)) > 0:
+                    v = int(d["kworker_ns"]) / int(d["kworker_flows"])
+                    per_flow.setdefault(i, []).append(v)
+                    ns = f"{v:.0f}"
+                    instr = f"{v / 2 ** shift:.0f}" if shift is not None else "-"
                 print(f"| {i} | {d['rep']} | {d['pps']} | {d['active']} | {d['flows_per_s']} | "
                       f"{d['exported']} | {rec} | {d['lost']} | {d['err']} | "
-                      f"{d['udp_rcvbuf_errors']} | {drops} | {d.get('busy_permille_per_cpu', '-')} |")
+                      f"{d['udp_rcvbuf_errors']} | {drops} | {d.get('busy_permille_per_cpu', '-')} | "
+                      f"{ns} | {instr} |")
+        print()
+        print("The exporter's CPU time is what the kernel's workqueue threads ran in the window "
+              "(their scheduler runtime, tests/bench/guest/kworker_ns.py), per flow exported in it; "
+              "under -icount it is the exporter's instructions times the emulated time per "
+              "instruction.")
+        if len(per_flow) == 2 and all(per_flow.values()):
+            o, t = statistics.median(per_flow["ours"]), statistics.median(per_flow["theirs"])
+            print(f"\nExporter CPU per exported flow, ours / original (medians): {o / t:.2f}")
         print()
     if nat:
         nat_table(nat, shift)

@@ -208,10 +208,15 @@ export_run() {
 	pktgen_flows 65536
 	pg_start
 	sleep 3
-	local b0 b1
+	local b0 b1 w0 w1 wo0 wo1
+	# The exporters' CPU time is the workqueue threads' (kworker_ns.py); the
+	# flows it exported are read right after each reading, so that both
+	# windows lag the readings alike.
+	w0=$(python3 "$here/kworker_ns.py"); wo0=$(snmp outFlows)
 	t0=$(now); o0=$(snmp outFlows); c0=$(ctr tx_packets); b0=$(cpu_busy)
 	sleep "$export_secs"
 	t1=$(now); o1=$(snmp outFlows); c1=$(ctr tx_packets); b1=$(cpu_busy)
+	w1=$(python3 "$here/kworker_ns.py"); wo1=$(snmp outFlows)
 	active=$(snmp hashFlows)
 	pg_stop
 	# Let every flow time out and leave before the totals are read.
@@ -234,7 +239,7 @@ export_run() {
 	local busy
 	busy=$(paste -d' ' <(echo "$b0" | tr ' ' '\n') <(echo "$b1" | tr ' ' '\n') |
 		awk -v us=$((t1 - t0)) '{ printf "%s%d", (NR > 1 ? "," : ""), ($2 - $1) * 10 * 1000000 / us }')
-	echo "X impl=$impl rep=$rep busy_permille_per_cpu=$busy flows_per_s=$(((o1 - o0) * 1000000 / (t1 - t0))) pps=$(((c1 - c0) * 1000000 / (t1 - t0))) active=$active exported=$out left=$left lost=$lost err=$err sink=$(cat "$sink_out") udp_rcvbuf_errors=$((u1 - u0)) $drops"
+	echo "X impl=$impl rep=$rep busy_permille_per_cpu=$busy flows_per_s=$(((o1 - o0) * 1000000 / (t1 - t0))) pps=$(((c1 - c0) * 1000000 / (t1 - t0))) kworker_flows=$((wo1 - wo0)) kworker_ns=$((w1 - w0)) active=$active exported=$out left=$left lost=$lost err=$err sink=$(cat "$sink_out") udp_rcvbuf_errors=$((u1 - u0)) $drops"
 }
 
 for rep in $(seq 1 "$export_reps"); do

@@ -13,6 +13,9 @@
 # PROFILE_MODE=found (default): one flow that stays in the table, so every
 # traced packet finds its flow. PROFILE_MODE=new: 65536 flows that time out
 # after a second, so nearly every traced packet creates its flow.
+# PROFILE_MODE=scan: the same churn as make bench's export row (65536 flows,
+# timeouts of 1 s, NetFlow v5 to a sink on 127.0.0.1:2055), and the traced
+# function is the exporter's work function instead of the target.
 set -u
 mode=${PROFILE_MODE:-found}
 pktgen_ko=${1:?usage: profile.sh PKTGEN_KO OUT_DIR OURS_BUILD_DIR [THEIRS_KO]}
@@ -34,7 +37,7 @@ pg "delay 0"
 pg "dst 10.9.0.2"
 pg "dst_mac $mac"
 pg "src_min 10.10.0.0"
-if [ "$mode" = new ]; then pg "src_max 10.10.255.255"; else pg "src_max 10.10.0.0"; fi
+if [ "$mode" = found ]; then pg "src_max 10.10.0.0"; else pg "src_max 10.10.255.255"; fi
 pg "udp_src_min 10000"
 pg "udp_src_max 10001"
 pg "udp_dst_min 9"
@@ -43,9 +46,16 @@ echo 0 >/proc/sys/kernel/kptr_restrict
 
 profile() {
 	local impl=$1 ko=$2 symbol=$3 addr
-	local timeouts="inactive_timeout=1000 active_timeout=1800"
-	[ "$mode" = new ] && timeouts="inactive_timeout=1 active_timeout=1"
-	# shellcheck disable=SC2086 # two words
+	local timeouts="inactive_timeout=1000 active_timeout=1800" sink=
+	[ "$mode" = found ] || timeouts="inactive_timeout=1 active_timeout=1 maxflows=2000000"
+	if [ "$mode" = scan ]; then
+		# The bench's sink, on the CPU pktgen leaves alone.
+		rm -f /tmp/sink.ready
+		taskset -c 1 python3 "$here/sink.py" 2055 /tmp/sink &
+		sink=$!
+		for _ in $(seq 1 100); do [ -e /tmp/sink.ready ] && break; sleep 0.1; done
+	fi
+	# shellcheck disable=SC2086 # several words
 	insmod "$ko" hashsize=65536 $timeouts protocol=5 destination=127.0.0.1:2055 || die "insmod $ko"
 	nfb iptables-legacy -t raw -A PREROUTING -j NETFLOW || die "NETFLOW rule ($impl)"
 	cp /proc/kallsyms "$out/$impl.kallsyms"
@@ -62,8 +72,17 @@ profile() {
 	wait "$pg_pid" 2>/dev/null
 	nfb iptables-legacy -t raw -F PREROUTING
 	rmmod ipt_NETFLOW || die "rmmod"
+	if [ -n "$sink" ]; then
+		kill -TERM "$sink"
+		wait "$sink" 2>/dev/null
+	fi
 }
 
-profile ours "$ours_dir/ipt_NETFLOW.ko" 'target_ipv4$'
-[ -n "$theirs_ko" ] && profile theirs "$theirs_ko" '^netflow_target$'
+if [ "$mode" = scan ]; then
+	profile ours "$ours_dir/ipt_NETFLOW.ko" 'run_work.*Scanner'
+	[ -n "$theirs_ko" ] && profile theirs "$theirs_ko" '^netflow_work_fn$'
+else
+	profile ours "$ours_dir/ipt_NETFLOW.ko" 'target_ipv4$'
+	[ -n "$theirs_ko" ] && profile theirs "$theirs_ko" '^netflow_target$'
+fi
 echo "finished" >"$out/state"
