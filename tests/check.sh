@@ -248,12 +248,12 @@ has_tier vm && for k in $kernels; do
 	# The debug kernel (KASAN, lockdep, kmemleak under emulation) checks
 	# the records of the l2 suite for IPFIX only: v5 and v9 differ from it
 	# in pure, host-tested encoders, and run on the other kernels. It does
-	# fewer timeout swaps in rcuconfig, and in the
+	# fewer timeout swaps in rcuconfig and rule swaps in rules, and in the
 	# bounded stress suite one unload round and the collector's interface
 	# vanishing, not its address (6.12 runs both). make stress's own sizes
 	# come after these and win.
 	envs=(env)
-	[ "$k" = 7.3-debug ] && envs+=(NF_PROTOS=10 NF_RCU_SWAPS=40 NF_STRESS_REPS=1 NF_STRESS_VANISH=%)
+	[ "$k" = 7.3-debug ] && envs+=(NF_PROTOS=10 NF_RCU_SWAPS=40 NF_RULE_SWAPS=250 NF_STRESS_REPS=1 NF_STRESS_VANISH=%)
 	[ "$k" = 7.3-stock ] && has_suite command && envs+=("NF_DKMS_KO=$top/build/7.3-stock-dkms/out/ipt_NETFLOW.ko")
 	[ -n "${NF_PLANT:-}" ] && envs+=("NF_PLANT=$NF_PLANT")
 	for v in NF_STRESS_SECS NF_STRESS_REPS NF_STRESS_FLOWS NF_STRESS_HOSTILE NF_STRESS_VANISH; do

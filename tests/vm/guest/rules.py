@@ -334,7 +334,10 @@ th = threading.Thread(target=flood)
 th.start()
 errors = 0
 t0 = time.time()
-for i in range(1000):
+# NF_RULE_SWAPS (1000; check.sh gives the debug kernel fewer, where each
+# swap's RCU grace period is slow).
+SWAPS = int(os.environ.get("NF_RULE_SWAPS", "1000"))
+for i in range(SWAPS):
     rules = "10.1.0.0/16=24" if i % 2 else "10.1.0.0/16=16,80-89=80"
     if t.sysctl_write("aggregation", rules) is not None:
         errors += 1
@@ -343,8 +346,8 @@ stop.set()
 th.join()
 time.sleep(0.5)
 after = t.total_line()
-print(f"# 1000 rule swaps in {swap_secs:.1f} s under {count[0]} packets")
-t.eq("1000 aggregation swaps under traffic: every write took effect", 0, errors)
+print(f"# {SWAPS} rule swaps in {swap_secs:.1f} s under {count[0]} packets")
+t.eq(f"{SWAPS} aggregation swaps under traffic: every write took effect", 0, errors)
 t.eq("...every packet sent was metered once", count[0], after["pkts"] - before["pkts"])
 t.eq("...and none dropped", before["drop_pkts"], after["drop_pkts"])
 check_phases()
