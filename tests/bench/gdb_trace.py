@@ -10,8 +10,9 @@
 #     TRACE_LIMIT  steps per call (default 200000), a guard against a trace
 #                  that never returns; a scan run needs more
 #
-# qemu's gdb stub masks interrupts while single-stepping, so a trace holds
-# exactly what the call itself executes (callees included).
+# qemu's gdb stub masks interrupts while single-stepping, and the other
+# vCPUs are held (scheduler-locking), so a trace holds exactly what the
+# call itself executes (callees included).
 import os
 
 import gdb  # noqa: E402  (provided by gdb)
@@ -24,6 +25,10 @@ limit = int(os.environ.get("TRACE_LIMIT", "200000"))
 gdb.execute("set pagination off")
 gdb.execute("set confirm off")
 gdb.execute(f"target remote :{port}")
+# The other vCPUs stay stopped while one steps: otherwise they run on for
+# the seconds each step takes and the guest's clock with them, so a scan
+# would find ever more flows due and a seqcount reader would retry.
+gdb.execute("set scheduler-locking step")
 gdb.execute(f"hbreak *{addr:#x}")
 inferior = gdb.selected_inferior()
 with open(os.environ["TRACE_OUT"], "w") as out:

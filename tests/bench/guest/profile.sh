@@ -13,9 +13,10 @@
 # PROFILE_MODE=found (default): one flow that stays in the table, so every
 # traced packet finds its flow. PROFILE_MODE=new: 65536 flows that time out
 # after a second, so nearly every traced packet creates its flow.
-# PROFILE_MODE=scan: the same churn as make bench's export row (65536 flows,
-# timeouts of 1 s, NetFlow v5 to a sink on 127.0.0.1:2055), and the traced
-# function is the exporter's work function instead of the target.
+# PROFILE_MODE=scan: churn like make bench's export row (65536 flows,
+# timeouts of 1 s, NetFlow v5 to a sink on 127.0.0.1:2055) at a quarter of
+# its rate, and the traced function is the exporter's work function
+# instead of the target.
 set -u
 mode=${PROFILE_MODE:-found}
 pktgen_ko=${1:?usage: profile.sh PKTGEN_KO OUT_DIR OURS_BUILD_DIR [THEIRS_KO]}
@@ -38,6 +39,10 @@ pg "dst 10.9.0.2"
 pg "dst_mac $mac"
 pg "src_min 10.10.0.0"
 if [ "$mode" = found ]; then pg "src_max 10.10.0.0"; else pg "src_max 10.10.255.255"; fi
+# A scan at full rate takes out hundreds of flows, more than gdb can step
+# through in reasonable time (about a hundred instructions a second): 5000
+# packets a second (each a new flow) keep a run to a few dozen.
+[ "$mode" = scan ] && pg "delay 200000"
 pg "udp_src_min 10000"
 pg "udp_src_max 10001"
 pg "udp_dst_min 9"
