@@ -212,7 +212,7 @@ pub struct FlowsInfo {
     pub scan_us: u64,
     /// Flows the last scan exported.
     pub scanned: u64,
-    /// Tables the last scan skipped because they were busy (always 0 here).
+    /// Tables the last scan passed over because their lock was busy.
     pub skipped: u64,
     /// The CPU the last scan ran on.
     pub scan_cpu: u32,

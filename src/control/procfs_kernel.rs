@@ -165,7 +165,7 @@ fn write_stat(w: &mut SeqWriter, m: &Meter, sc: &Scanner) -> core::fmt::Result {
             since_scan_ms: now.wrapping_sub(st.last_start) * 1000 / hz,
             scan_us: st.last_us,
             scanned: st.last_count,
-            skipped: 0,
+            skipped: u64::from(st.last_passed_over),
             scan_cpu: st.last_cpu,
         };
         (info, st.total_rates)

@@ -39,6 +39,10 @@ pub use super::flow_table::MIN_HASHSIZE;
 /// a CPU's packet path waiting for long.
 const SCAN_BATCH: usize = 256;
 
+/// Runs in a row that a scan may pass over a busy table before it waits
+/// for its lock.
+const MAX_BUSY_RUNS: u8 = 8;
+
 /// The slab cache of flow records.
 pub type FlowCache = SlabCache<Flow>;
 
@@ -366,39 +370,43 @@ impl Meter {
     }
 
     /// Takes the flows that are due (all of them when `force`) out of every
-    /// table, with the reason they leave for.
+    /// table, with the reason they leave for, waiting for each table's lock.
     pub fn collect_expired(&self, force: bool) -> FlowList {
         let now = jiffies();
         let t = if force { Timeouts { inactive: 0, active: 0 } } else { self.timeouts() };
         let mut out = FlowList::new();
         for cpu in possible_cpus() {
-            let c = self.cpus.get(cpu);
-            loop {
-                let taken = {
-                    let mut f = c.flows.lock_bh();
-                    let f = &mut *f;
-                    out.append(&mut f.expired);
-                    let mut n = 0;
-                    while n < SCAN_BATCH {
-                        let popped = f.table.pop_oldest_if(|fl| match scan_due(fl, now, &t) {
-                            Some(r) => {
-                                fl.end_reason = r;
-                                true
-                            }
-                            None => false,
-                        });
-                        let Some(fl) = popped else { break };
-                        out.push(fl);
-                        n += 1;
-                    }
-                    n
-                };
-                if taken < SCAN_BATCH {
-                    break;
-                }
-            }
+            take_due(self.cpus.get(cpu), now, &t, &mut out, true);
         }
         out
+    }
+
+    /// Takes the flows that are due out of every table, like
+    /// `collect_expired(false)`, but passes over a table whose lock is held
+    /// (its CPU is metering a packet) rather than spin on it while that
+    /// CPU's packet path, or the hypervisor, keeps the holder busy: the
+    /// next run takes its flows. A table passed over `MAX_BUSY_RUNS` runs in
+    /// a row is waited for. `busy_runs`, one per CPU id, counts those runs
+    /// from one call to the next. Returns the flows and the number of
+    /// tables passed over.
+    pub fn collect_due(&self, busy_runs: &mut [u8]) -> (FlowList, u32) {
+        let now = jiffies();
+        let t = self.timeouts();
+        let mut out = FlowList::new();
+        let mut passed_over = 0;
+        for cpu in possible_cpus() {
+            let Some(busy) = busy_runs.get_mut(cpu as usize) else {
+                take_due(self.cpus.get(cpu), now, &t, &mut out, true);
+                continue;
+            };
+            if take_due(self.cpus.get(cpu), now, &t, &mut out, *busy >= MAX_BUSY_RUNS) {
+                *busy = 0;
+            } else {
+                *busy = busy.saturating_add(1);
+                passed_over += 1;
+            }
+        }
+        (out, passed_over)
     }
 
     /// Merges records of the same flow metered on several CPUs: records in
@@ -541,6 +549,38 @@ impl MeterHandle {
     /// The meter.
     pub fn get(&self) -> &Meter {
         &self.meter
+    }
+}
+
+/// Moves the flows of `c`'s table that are due under `t` at `now` (and
+/// those its packet path already took out) to `out`, `SCAN_BATCH` per lock
+/// hold. With `wait` false it gives up as soon as the lock is busy. Returns
+/// whether it took every due flow.
+fn take_due(c: &CpuMeter, now: Ticks, t: &Timeouts, out: &mut FlowList, wait: bool) -> bool {
+    loop {
+        let taken = {
+            let guard = if wait { Some(c.flows.lock_bh()) } else { c.flows.try_lock_bh() };
+            let Some(mut f) = guard else { return false };
+            let f = &mut *f;
+            out.append(&mut f.expired);
+            let mut n = 0;
+            while n < SCAN_BATCH {
+                let popped = f.table.pop_oldest_if(|fl| match scan_due(fl, now, t) {
+                    Some(r) => {
+                        fl.end_reason = r;
+                        true
+                    }
+                    None => false,
+                });
+                let Some(fl) = popped else { break };
+                out.push(fl);
+                n += 1;
+            }
+            n
+        };
+        if taken < SCAN_BATCH {
+            return true;
+        }
     }
 }
 

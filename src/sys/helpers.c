@@ -390,6 +390,11 @@ void nf_spin_lock_bh(spinlock_t *lock)
 	spin_lock_bh(lock);
 }
 
+bool nf_spin_trylock_bh(spinlock_t *lock)
+{
+	return spin_trylock_bh(lock);
+}
+
 void nf_spin_unlock_bh(spinlock_t *lock)
 {
 	spin_unlock_bh(lock);

@@ -128,6 +128,8 @@ void nf_spin_lock_init(spinlock_t *lock);
 void nf_spin_lock(spinlock_t *lock);
 void nf_spin_unlock(spinlock_t *lock);
 void nf_spin_lock_bh(spinlock_t *lock);
+/* True with the lock held and bottom halves off; false with neither. */
+bool nf_spin_trylock_bh(spinlock_t *lock);
 void nf_spin_unlock_bh(spinlock_t *lock);
 void nf_mutex_init(struct mutex *lock);
 /* A mutex of lockdep class `class` (< NF_MUTEX_CLASSES), for nesting. */

@@ -75,6 +75,22 @@ impl<T> SpinLocked<T> {
         SpinBhGuard { lock: self, _not_send: PhantomData }
     }
 
+    /// Takes the lock from process context like [`SpinLocked::lock_bh`] if
+    /// nobody holds it, without waiting: `None` when it is busy.
+    #[inline]
+    pub fn try_lock_bh(&self) -> Option<SpinBhGuard<'_, T>> {
+        // SAFETY: an initialised lock (type invariants, `init` contract).
+        // On success the lock is held with bottom halves off, exactly what
+        // `lock_bh` leaves; on failure neither (spin_trylock_bh re-enables
+        // them itself).
+        if unsafe { bindings::nf_spin_trylock_bh(self.lock.get()) } {
+            // INVARIANT: the guard holds the lock until it drops.
+            Some(SpinBhGuard { lock: self, _not_send: PhantomData })
+        } else {
+            None
+        }
+    }
+
     /// The data, without locking.
     ///
     /// # Safety

@@ -41,6 +41,10 @@ pub struct ScanState {
     pub last_us: u64,
     /// Flows it exported.
     pub last_count: u64,
+    /// Tables it passed over because their lock was busy.
+    pub last_passed_over: u32,
+    /// Per CPU id, the runs in a row that passed over its table.
+    busy_runs: KVec<u8>,
     /// The CPU it ran on.
     pub last_cpu: u32,
     /// The most flows seen alive, and when.
@@ -95,8 +99,10 @@ impl Scanner {
     pub fn new(hz: u32) -> Result<Self> {
         let ids = nr_cpu_ids() as usize;
         let mut cpu_rates = KVec::with_capacity(ids, GFP_KERNEL)?;
+        let mut busy_runs = KVec::with_capacity(ids, GFP_KERNEL)?;
         for _ in 0..ids {
             cpu_rates.push(Rates::default(), GFP_KERNEL)?;
+            busy_runs.push(0, GFP_KERNEL)?;
         }
         Ok(Scanner {
             work: DelayedWork::new(),
@@ -106,6 +112,8 @@ impl Scanner {
                 last_start: jiffies(),
                 last_us: 0,
                 last_count: 0,
+                last_passed_over: 0,
+                busy_runs,
                 last_cpu: 0,
                 peak: (0, jiffies()),
                 total_rates: Rates::default(),
@@ -301,7 +309,15 @@ impl ScanState {
         if alive > self.peak.0 {
             self.peak = (alive, now);
         }
-        let expired = m.merge_across_cpus(m.collect_expired(force));
+        // A regular run passes over a table its CPU holds; a flush waits.
+        let due = if force {
+            m.collect_expired(true)
+        } else {
+            let (due, passed_over) = m.collect_due(&mut self.busy_runs);
+            self.last_passed_over = passed_over;
+            due
+        };
+        let expired = m.merge_across_cpus(due);
         let n = expired.len();
         self.last_count = n as u64;
         let mut pdus = self.exporter.export(ExpiredFlows { list: expired, meter: m }, now);
