@@ -443,6 +443,7 @@ impl FlowList {
     }
 
     /// Appends a flow.
+    #[inline]
     pub fn push(&mut self, flow: OwnedFlow) {
         let f = flow.into_raw().as_ptr();
         // SAFETY: `f` was owned, so it is live and in no table or list; the
@@ -459,6 +460,7 @@ impl FlowList {
     }
 
     /// Takes the first flow.
+    #[inline]
     pub fn pop(&mut self) -> Option<OwnedFlow> {
         let f = NonNull::new(self.head)?;
         // SAFETY: `f` is the head of this list, live (list invariants).
@@ -471,6 +473,47 @@ impl FlowList {
         unsafe { (*f.as_ptr()).hash_next = null_mut() };
         // SAFETY: out of the list, which was the only thing referring to it.
         Some(unsafe { OwnedFlow::from_raw(f) })
+    }
+
+    /// The CPUs that metered the flows, in list order.
+    pub fn cpus(&self) -> impl Iterator<Item = u16> + '_ {
+        let mut at = self.head;
+        core::iter::from_fn(move || {
+            let f = NonNull::new(at)?;
+            // SAFETY: `f` is a flow of this list, live while the list is
+            // borrowed (list invariants).
+            let f = unsafe { f.as_ref() };
+            at = f.hash_next;
+            Some(f.cpu)
+        })
+    }
+
+    /// Calls `f` on every flow, in list order.
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut Flow)) {
+        let mut at = self.head;
+        while let Some(p) = NonNull::new(at) {
+            // SAFETY: `p` is a flow of this list, live, and reached only
+            // through the list, which `&mut self` borrows (list invariants).
+            // The link is read before `f` runs; `f` cannot change it, as
+            // only this module writes `hash_next` (as for the table's
+            // `find_mut`).
+            let flow = unsafe { &mut *p.as_ptr() };
+            at = flow.hash_next;
+            f(flow);
+        }
+    }
+
+    /// Keeps the flows for which `keep` is true, in their order, and hands
+    /// the others to `gone`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Flow) -> bool, mut gone: impl FnMut(OwnedFlow)) {
+        let mut rest = core::mem::take(self);
+        while let Some(f) = rest.pop() {
+            if keep(&f) {
+                self.push(f);
+            } else {
+                gone(f);
+            }
+        }
     }
 
     /// Moves every flow of `other` to the end of this list.
@@ -589,6 +632,52 @@ mod tests {
                 drop(unsafe { Box::from_raw(f.into_raw().as_ptr()) });
             }
         }
+    }
+
+    /// A list of records on ports `ports`, metered on CPU `cpu + port % 2`.
+    fn list_of(ports: &[u16], cpu: u16) -> FlowList {
+        let mut list = FlowList::new();
+        for &p in ports {
+            let info = PacketInfo {
+                key: Harness::key(p),
+                ..Default::default()
+            };
+            let mut flow = Box::new(Flow::new(&info, 0, 0, FirstPacket::default()));
+            flow.cpu = cpu + p % 2;
+            // SAFETY: a fresh live record, referred to by nothing else.
+            list.push(unsafe { OwnedFlow::from_raw(NonNull::from(Box::leak(flow))) });
+        }
+        list
+    }
+
+    fn free_list(mut list: FlowList) -> Vec<u16> {
+        let mut ports = Vec::new();
+        while let Some(f) = list.pop() {
+            ports.push(f.key.d_port);
+            // SAFETY: leaked from a Box in `list_of`, out of the list.
+            drop(unsafe { Box::from_raw(f.into_raw().as_ptr()) });
+        }
+        ports
+    }
+
+    #[test]
+    fn list_walk_edit_and_retain_keep_order() {
+        let mut list = list_of(&[1, 2, 3, 4, 5], 4);
+        assert_eq!(list.cpus().collect::<Vec<_>>(), [5, 4, 5, 4, 5]);
+        list.for_each_mut(|f| f.packets = u32::from(f.key.d_port) * 10);
+        let mut gone = Vec::new();
+        list.retain(|f| f.packets != 20 && f.packets != 50, |f| gone.push(f));
+        assert_eq!(list.len(), 3);
+        let mut gone_list = FlowList::new();
+        for f in gone {
+            gone_list.push(f);
+        }
+        assert_eq!(free_list(gone_list), [2, 5]);
+        // The list still links and ends right: a push after retain lands last.
+        let mut more = list_of(&[9], 0);
+        list.append(&mut more);
+        assert_eq!(free_list(list), [1, 3, 4, 9]);
+        assert!(FlowList::new().cpus().next().is_none());
     }
 
     #[test]

@@ -416,12 +416,24 @@ impl Meter {
     /// Returns the records that leave, each flow once, in `list`'s order.
     ///
     /// Linear in the records: the fold goes through a hash-indexed scratch
-    /// table, and the second step takes each CPU's lock once per chunk of
-    /// records, so a big batch never holds up a CPU's packet path for long.
+    /// table, and the join takes each CPU's lock once per chunk of records
+    /// it looks up there, so a big batch never holds up a CPU's packet path
+    /// for long. A batch from one CPU, with no other CPU metering, costs a
+    /// walk of the list per CPU and no lock.
     pub fn merge_across_cpus(&self, mut list: FlowList) -> FlowList {
         if self.ncpus < 2 || list.is_empty() {
             return list;
         }
+        if from_several_cpus(list.cpus()) {
+            list = self.fold_same_keys(list);
+        }
+        self.join_live(&mut list);
+        list
+    }
+
+    /// Folds the records of `list` that share a key into the first of them,
+    /// and frees the others.
+    fn fold_same_keys(&self, mut list: FlowList) -> FlowList {
         let Ok(mut recs) = KVVec::<OwnedFlow>::with_capacity(list.len(), GFP_KERNEL) else {
             return list; // no memory to merge: export the records as they are
         };
@@ -429,45 +441,59 @@ impl Meter {
             // Within the capacity reserved above: no allocation, no failure.
             let _ = recs.push(f, GFP_KERNEL);
         }
-        let mut kept = recs.len();
-        if from_several_cpus(&recs) {
-            if let Ok(mut slots) = KVVec::from_elem(None, slots_for(recs.len()), GFP_KERNEL) {
-                kept = fold_duplicates(&mut recs, &mut slots);
-            }
-        }
-        // Idle records of flows still alive on another CPU join the live
-        // record.
-        const CHUNK: usize = 256;
-        let survivors = recs.get_mut(..kept).unwrap_or(&mut []);
-        for cpu in possible_cpus() {
-            for chunk in survivors.chunks_mut(CHUNK) {
-                let mut f = self.cpus.get(cpu).flows.lock_bh();
-                if f.table.is_empty() {
-                    break; // an empty table: nothing to join on this CPU
-                }
-                for r in chunk.iter_mut() {
-                    if u32::from(r.cpu) == cpu || !matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow) {
-                        continue;
-                    }
-                    let mut searched = 0;
-                    if let Some(live) = f.table.find_mut(&r.key, r.hash, &mut searched) {
-                        live.absorb(r);
-                        r.end_reason = EndReason::None; // absorbed
-                    }
-                }
-            }
-        }
-        // The survivors leave in their order; the records folded into
-        // another and those absorbed by a live flow are freed.
-        let mut out = FlowList::new();
+        let kept = match KVVec::from_elem(None, slots_for(recs.len()), GFP_KERNEL) {
+            Ok(mut slots) => fold_duplicates(&mut recs, &mut slots),
+            Err(_) => recs.len(),
+        };
         for (i, rec) in recs.into_iter().enumerate() {
-            if i >= kept || rec.end_reason == EndReason::None {
-                self.free_flow(rec);
+            if i < kept {
+                list.push(rec);
             } else {
-                out.push(rec);
+                self.free_flow(rec);
             }
         }
-        out
+        list
+    }
+
+    /// Adds each idle record of `list` whose flow is alive in another CPU's
+    /// table into that live record, and frees it.
+    fn join_live(&self, list: &mut FlowList) {
+        const CHUNK: usize = 256;
+        let joins = |r: &Flow, cpu: u32| {
+            u32::from(r.cpu) != cpu && matches!(r.end_reason, EndReason::Idle | EndReason::EndOfFlow)
+        };
+        let mut absorbed = false;
+        for cpu in possible_cpus() {
+            let flows = &self.cpus.get(cpu).flows;
+            let mut held = None;
+            let mut looked_up = 0;
+            let mut table_empty = false;
+            list.for_each_mut(|r| {
+                if table_empty || !joins(r, cpu) {
+                    return;
+                }
+                if looked_up == CHUNK {
+                    // Let this CPU's packet path in between chunks.
+                    held = None;
+                    looked_up = 0;
+                }
+                let f = held.get_or_insert_with(|| flows.lock_bh());
+                if f.table.is_empty() {
+                    table_empty = true; // nothing to join on this CPU
+                    return;
+                }
+                looked_up += 1;
+                let mut searched = 0;
+                if let Some(live) = f.table.find_mut(&r.key, r.hash, &mut searched) {
+                    live.absorb(r);
+                    r.end_reason = EndReason::None; // absorbed
+                    absorbed = true;
+                }
+            });
+        }
+        if absorbed {
+            list.retain(|r| r.end_reason != EndReason::None, |r| self.free_flow(r));
+        }
     }
 
     /// A new record holding `flow`, if there is memory for it.
