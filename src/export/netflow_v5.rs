@@ -60,6 +60,7 @@ pub struct V5Record {
 impl V5Record {
     /// The record of an IPv4 flow whose first and last packets came at
     /// `first_ms` and `last_ms` of uptime (v5 carries them as 32-bit ms).
+    #[inline(always)]
     pub fn from_flow(f: &Flow, first_ms: u32, last_ms: u32) -> Self {
         let k = &f.key;
         let fp = &f.first_packet;
@@ -83,6 +84,34 @@ impl V5Record {
             src_mask: fp.s_mask,
             dst_mask: fp.d_mask,
         }
+    }
+
+    /// The record as it goes on the wire: every field big-endian, at the
+    /// offsets of the v5 format (the byte at 36 and the last two are
+    /// padding).
+    #[rustfmt::skip]
+    #[inline(always)]
+    pub fn to_wire(&self) -> [u8; RECORD_LEN] {
+        let [s0, s1, s2, s3] = self.src;
+        let [d0, d1, d2, d3] = self.dst;
+        let [n0, n1, n2, n3] = self.nexthop;
+        let [i0, i1] = self.input.to_be_bytes();
+        let [o0, o1] = self.output.to_be_bytes();
+        let [p0, p1, p2, p3] = self.packets.to_be_bytes();
+        let [b0, b1, b2, b3] = self.bytes.to_be_bytes();
+        let [f0, f1, f2, f3] = self.first.to_be_bytes();
+        let [l0, l1, l2, l3] = self.last.to_be_bytes();
+        let [sp0, sp1] = self.src_port.to_be_bytes();
+        let [dp0, dp1] = self.dst_port.to_be_bytes();
+        let [sa0, sa1] = self.src_as.to_be_bytes();
+        let [da0, da1] = self.dst_as.to_be_bytes();
+        [
+            s0, s1, s2, s3, d0, d1, d2, d3, n0, n1, n2, n3, // 0: addresses
+            i0, i1, o0, o1, p0, p1, p2, p3, b0, b1, b2, b3, // 12: interfaces, counters
+            f0, f1, f2, f3, l0, l1, l2, l3, sp0, sp1, dp0, dp1, // 24: times, ports
+            0, self.tcp_flags, self.protocol, self.tos, sa0, sa1, da0, da1, // 36
+            self.src_mask, self.dst_mask, 0, 0, // 44
+        ]
     }
 
     /// The pseudo-records that carry NAT event `ev` in NetFlow v5
@@ -184,33 +213,22 @@ impl V5Packet {
     }
 
     /// Appends a record; false when the packet is full.
+    #[inline]
     pub fn push(&mut self, r: &V5Record) -> bool {
         if self.is_full() {
             return false;
         }
         let at = HEADER_LEN + self.count * RECORD_LEN;
-        let b = &mut self.buf[at..at + RECORD_LEN];
-        b[0..4].copy_from_slice(&r.src);
-        b[4..8].copy_from_slice(&r.dst);
-        b[8..12].copy_from_slice(&r.nexthop);
-        b[12..14].copy_from_slice(&r.input.to_be_bytes());
-        b[14..16].copy_from_slice(&r.output.to_be_bytes());
-        b[16..20].copy_from_slice(&r.packets.to_be_bytes());
-        b[20..24].copy_from_slice(&r.bytes.to_be_bytes());
-        b[24..28].copy_from_slice(&r.first.to_be_bytes());
-        b[28..32].copy_from_slice(&r.last.to_be_bytes());
-        b[32..34].copy_from_slice(&r.src_port.to_be_bytes());
-        b[34..36].copy_from_slice(&r.dst_port.to_be_bytes());
-        b[36] = 0;
-        b[37] = r.tcp_flags;
-        b[38] = r.protocol;
-        b[39] = r.tos;
-        b[40..42].copy_from_slice(&r.src_as.to_be_bytes());
-        b[42..44].copy_from_slice(&r.dst_as.to_be_bytes());
-        b[44] = r.src_mask;
-        b[45] = r.dst_mask;
-        b[46] = 0;
-        b[47] = 0;
+        // One fixed-size store of the whole record: a slice copy per field
+        // would be a call to memcpy each, in the kernel's build of core.
+        let Some(Ok(slot)) = self
+            .buf
+            .get_mut(at..at + RECORD_LEN)
+            .map(<&mut [u8; RECORD_LEN]>::try_from)
+        else {
+            return false; // not reached: `count` < MAX_RECORDS
+        };
+        *slot = r.to_wire();
         self.count += 1;
         true
     }

@@ -162,10 +162,32 @@ pub fn write_nat_record(fields: &[(u16, u16)], out: &mut [u8], ev: &NatEvent) {
 /// Copies `bytes` into `out` right-aligned: a shorter template length keeps
 /// the low-order bytes, a longer one leaves the high-order bytes as they
 /// are (zero).
+#[inline(always)]
 fn put(out: &mut [u8], bytes: &[u8]) {
+    // The usual case, a template length that is the value's own, is one
+    // fixed-size store: a slice copy is a call to memcpy in the kernel's
+    // build of core, for every element of every record.
+    if out.len() == bytes.len() {
+        match bytes.len() {
+            1 => return store::<1>(out, bytes),
+            2 => return store::<2>(out, bytes),
+            4 => return store::<4>(out, bytes),
+            8 => return store::<8>(out, bytes),
+            16 => return store::<16>(out, bytes),
+            _ => {}
+        }
+    }
     let n = out.len().min(bytes.len());
     let (dst, src) = (out.len() - n, bytes.len() - n);
     out[dst..].copy_from_slice(&bytes[src..]);
+}
+
+/// `bytes` into `out`, both `N` long (the caller checked).
+#[inline(always)]
+fn store<const N: usize>(out: &mut [u8], bytes: &[u8]) {
+    if let (Ok(d), Ok(s)) = (<&mut [u8; N]>::try_from(out), <&[u8; N]>::try_from(bytes)) {
+        *d = *s;
+    }
 }
 
 /// Hands each element of `fields` its bytes of `out` in turn, with its id;
