@@ -5,6 +5,7 @@
 #   tests/bench/profile.sh [KERNEL]      (default 6.12)
 #   PROFILE_MODE=new tests/bench/profile.sh   packets that create their flow
 #   PROFILE_MODE=scan tests/bench/profile.sh  the exporter's runs under churn
+#   PROFILE_IMPLS=theirs ...                   one module only (default both)
 #
 # Boots the plain test kernel with qemu's gdb stub, keeps pktgen sending one
 # flow through the benchmark's `-j NETFLOW` rule and, for each module in
@@ -36,7 +37,7 @@ mode=${PROFILE_MODE:-found}
 limit=200000 per=
 [[ $mode = scan ]] && limit=100000 per=kmem_cache_free
 NF_VM_OUT=$vmout NF_VM_QEMU_OPTS="-gdb tcp::$port" NF_VM_TIMEOUT=1800 \
-	"$top/tests/vm/run-vm.sh" "$k" env PROFILE_MODE="$mode" "$here/guest/profile.sh" "$pktgen" "$vmout" "$ours" $theirs &
+	"$top/tests/vm/run-vm.sh" "$k" env PROFILE_MODE="$mode" PROFILE_IMPLS="${PROFILE_IMPLS:-ours theirs}" "$here/guest/profile.sh" "$pktgen" "$vmout" "$ours" $theirs &
 vm=$!
 done_impls=()
 while kill -0 "$vm" 2>/dev/null; do

@@ -83,11 +83,13 @@ profile() {
 	fi
 }
 
+# PROFILE_IMPLS: which modules, of "ours theirs".
+impls=${PROFILE_IMPLS:-ours theirs}
 if [ "$mode" = scan ]; then
-	profile ours "$ours_dir/ipt_NETFLOW.ko" 'run_work.*Scanner'
-	[ -n "$theirs_ko" ] && profile theirs "$theirs_ko" '^netflow_work_fn$'
+	ours_fn='run_work.*Scanner' theirs_fn='^netflow_work_fn$'
 else
-	profile ours "$ours_dir/ipt_NETFLOW.ko" 'target_ipv4$'
-	[ -n "$theirs_ko" ] && profile theirs "$theirs_ko" '^netflow_target$'
+	ours_fn='target_ipv4$' theirs_fn='^netflow_target$'
 fi
+[[ " $impls " = *" ours "* ]] && profile ours "$ours_dir/ipt_NETFLOW.ko" "$ours_fn"
+[[ " $impls " = *" theirs "* ]] && [ -n "$theirs_ko" ] && profile theirs "$theirs_ko" "$theirs_fn"
 echo "finished" >"$out/state"
