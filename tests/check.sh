@@ -256,7 +256,7 @@ has_tier vm && for k in $kernels; do
 	[ "$k" = 7.3-debug ] && envs+=(NF_PROTOS=10 NF_RCU_SWAPS=40 NF_RULE_SWAPS=250 NF_STRESS_REPS=1 NF_STRESS_VANISH=%)
 	[ "$k" = 7.3-stock ] && has_suite command && envs+=("NF_DKMS_KO=$top/build/7.3-stock-dkms/out/ipt_NETFLOW.ko")
 	[ -n "${NF_PLANT:-}" ] && envs+=("NF_PLANT=$NF_PLANT")
-	for v in NF_STRESS_SECS NF_STRESS_REPS NF_STRESS_FLOWS NF_STRESS_HOSTILE NF_STRESS_VANISH; do
+	for v in NF_STRESS_SECS NF_STRESS_REPS NF_STRESS_FLOWS NF_STRESS_HOSTILE NF_STRESS_VANISH NF_STRESS_PHASES; do
 		[ -n "${!v:-}" ] && envs+=("$v=${!v}")
 	done
 	[ "$k" = "$parity_kernel" ] && has_suite parity && [ -f "$(theirs_ko "$k")" ] &&

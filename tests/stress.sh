@@ -10,6 +10,7 @@
 #   NF_STRESS_FLOWS=50000   flows of the flood
 #   NF_STRESS_HOSTILE=500   frames per malformed class
 #   NF_STRESS_VANISH="% @"  the collector's interface, then its address
+#   NF_STRESS_PHASES        the phases to run (stress.py's names; all)
 #   NF_STRESS_FUZZ_SECONDS=600  per fuzz target (0: no fuzzing)
 #   NF_KERNELS="7.3-debug 6.12"
 # The fuzzers' findings stay in fuzz/corpus; make stress then minimises

@@ -16,8 +16,9 @@ the debug kernel, make stress longer ones): NF_STRESS_SECS (seconds per
 phase, 3), NF_STRESS_REPS (unload repetitions, 2), NF_STRESS_FLOWS (flood
 flows, 16000), NF_STRESS_HOSTILE (frames per malformed class, 20),
 NF_STRESS_VANISH (what of the collector vanishes: "%" its interface, "@"
-its address; "% @"). A line "# figure ..." per phase gives the numbers for
-the README's Reliability section.
+its address; "% @"), NF_STRESS_PHASES (the phases to run, by function
+name; all). A line "# figure ..." per phase gives the numbers for the
+README's Reliability section.
 """
 import json
 import os
@@ -530,8 +531,14 @@ def memory_bounds():
     flood = Flood()
     flood.start(random_tuples=True)
     most_flows, most_objects, most_slab, slack = 0, 0, 0, 0
-    end = time.time() + SECS * 2
-    while time.time() < end:
+    # The flood lasts its time and at least until the limit refused flows:
+    # on a loaded machine the emulated debug kernel's pktgen can take longer
+    # than the phase's time to offer maxflows flows (up to two minutes).
+    start = time.time()
+    while True:
+        elapsed = time.time() - start
+        if elapsed >= SECS * 2 and (elapsed >= max(SECS * 2, 120) or t.total_line()["maxflows"] > limit):
+            break
         most_flows = max(most_flows, snmp()["hashFlows"])
         objects = slab_objects()
         if objects is not None:
@@ -561,11 +568,13 @@ def memory_bounds():
            f"at most {most_flows} flows, {most_objects} slab objects, slab +{most_slab} kB")
     # The flood's flows expire; then metering is as normal.
     t.ok(f"{name}: the flood's flows expire", t.wait_for(lambda: snmp()["hashFlows"] == 0, timeout=20))
-    drop0 = t.total_line()["drop_pkts"]
+    before = t.total_line()
     known_flows(100, port=31000)
-    got = [f for f in t.flows() if 31000 <= f["dport"] < 31100]
+    # Counted as created, not listed as active: on a slow machine the first
+    # of them can time out (5 s) before the last is sent.
+    after = t.total_line()
     t.eq(f"{name}: metering resumes after the flood: 100 new flows, nothing dropped",
-         (100, drop0), (len(got), t.total_line()["drop_pkts"]))
+         (100, before["drop_pkts"]), (after["new"] - before["new"], after["drop_pkts"]))
     t.eq("maxflows=0 (no limit) accepted", None, t.sysctl_write("maxflows", 0))
     t.eq("inactive_timeout=1 accepted", None, t.sysctl_write("inactive_timeout", 1))
     slab0 = meminfo_slab_kb()
@@ -885,11 +894,18 @@ def main():
         i = sys.argv.index("--storm-writer")
         storm_writer(int(sys.argv[i + 1]), float(sys.argv[i + 2]), sys.argv[i + 3])
         return
-    hostile_checks = len(hostile_classes()) + 3
-    t.plan(6 * REPS + 7 * len(VANISH) + 6 + 12 + hostile_checks + 22)
+    # Each phase with its number of checks; NF_STRESS_PHASES names the ones
+    # to run (all by default), to repeat one at length.
+    phases = {unload_under_load: 6 * REPS, vanishing: 7 * len(VANISH), config_storm: 6, memory_bounds: 12,
+              hostile: len(hostile_classes()) + 3, exporter_faults: 22}
+    wanted = os.environ.get("NF_STRESS_PHASES", "").split()
+    phases = {p: n for p, n in phases.items() if not wanted or p.__name__ in wanted}
+    if wanted and len(phases) != len(wanted):
+        sys.exit(f"NF_STRESS_PHASES names an unknown phase: {wanted}")
+    t.plan(sum(phases.values()))
     os.sched_setaffinity(0, set(range(os.cpu_count())))
     topology()
-    for phase in (unload_under_load, vanishing, config_storm, memory_bounds, hostile, exporter_faults):
+    for phase in phases:
         started = time.time()
         phase()
         print(f"# phase {phase.__name__} took {time.time() - started:.0f} s", flush=True)
