@@ -766,15 +766,19 @@ def hostile():
 
 
 # --- 6. Exporter faults --------------------------------------------------
-def export_under_flood(**params):
+def export_under_flood(until=None, **params):
     """Loads the module with `params` (v5, timeouts of 1 s: a steady stream
-    of exports), floods 4000 flows through it for 2 * SECS, removes the
-    rule and flushes."""
+    of exports), floods 4000 flows through it for 2 * SECS, and on until
+    `until()` holds if given (for up to two minutes: a loaded machine
+    exports slowly), removes the rule and flushes."""
     insmod(protocol=5, active_timeout=1, inactive_timeout=1, **params)
     forward_rule()
     flood = Flood()
     flood.start(flows=4000)
     time.sleep(SECS * 2)
+    deadline = time.time() + 120
+    while until is not None and not until() and time.time() < deadline:
+        time.sleep(0.5)
     flood.stop()
     forward_rule("-D")
     flush()
@@ -818,7 +822,7 @@ def exporter_faults():
     t.sh("tc qdisc add dev nfx0 root tbf rate 100kbit burst 4k limit 1m")
     sink = Sink("10.3.0.2", 2055, ns="nfc")
     udp0 = udp_counters("nfc")
-    export_under_flood(destination="10.3.0.2:2055", sndbuf=1)
+    export_under_flood(until=lambda: sock_line().get("full", 0) > 0, destination="10.3.0.2:2055", sndbuf=1)
     time.sleep(1)
     s, sock = snmp(), sock_line()
     totals = rmmod()
