@@ -369,11 +369,11 @@ impl Meter {
         outcome
     }
 
-    /// Takes the flows that are due (all of them when `force`) out of every
-    /// table, with the reason they leave for, waiting for each table's lock.
-    pub fn collect_expired(&self, force: bool) -> FlowList {
+    /// Takes every flow out of every table (a flush: all of them are due
+    /// with zero timeouts), waiting for each table's lock.
+    pub fn collect_all(&self) -> FlowList {
         let now = jiffies();
-        let t = if force { Timeouts { inactive: 0, active: 0 } } else { self.timeouts() };
+        let t = Timeouts { inactive: 0, active: 0 };
         let mut out = FlowList::new();
         for cpu in possible_cpus() {
             take_due(self.cpus.get(cpu), now, &t, &mut out, true);
@@ -381,8 +381,8 @@ impl Meter {
         out
     }
 
-    /// Takes the flows that are due out of every table, like
-    /// `collect_expired(false)`, but passes over a table whose lock is held
+    /// Takes the flows that are due under the timeouts in force out of
+    /// every table, but passes over a table whose lock is held
     /// (its CPU is metering a packet) rather than spin on it while that
     /// CPU's packet path, or the hypervisor, keeps the holder busy: the
     /// next run takes its flows. A table passed over `MAX_BUSY_RUNS` runs in
@@ -618,7 +618,7 @@ impl Drop for MeterHandle {
         let m = &*self.meter;
         // The scanner exported every flow before it went; this frees any
         // left by a failed start.
-        let mut left = m.collect_expired(true);
+        let mut left = m.collect_all();
         while let Some(f) = left.pop() {
             m.free_flow(f);
         }

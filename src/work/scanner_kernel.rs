@@ -311,7 +311,7 @@ impl ScanState {
         }
         // A regular run passes over a table its CPU holds; a flush waits.
         let due = if force {
-            m.collect_expired(true)
+            m.collect_all()
         } else {
             let (due, passed_over) = m.collect_due(&mut self.busy_runs);
             self.last_passed_over = passed_over;
