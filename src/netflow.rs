@@ -81,6 +81,7 @@ pub mod params {
 /// Kernel bindings, C helper wrappers and the safe abstractions over them.
 pub mod sys {
     pub mod bindings;
+    pub mod boxed;
     pub mod cstr;
     pub mod ctevents;
     pub mod fmtbuf;
@@ -107,7 +108,6 @@ use control::procfs_kernel::ProcFiles;
 use control::sysctl_kernel::Sysctls;
 use meter::meter_kernel::MeterHandle;
 use meter::nat_kernel::NatCaptureHandle;
-use meter::packet_rules::PacketRules;
 use meter::target_kernel::TargetRegistration;
 use work::scanner_kernel::ScannerHandle;
 
@@ -163,10 +163,7 @@ fn load() -> Result<Netflow> {
     let sysctl = Sysctls::register()?;
     crate::log_info!("netflow: registered: sysctl net.netflow\n");
     let scanner = ScannerHandle::new(meter.get().hz)?;
-    let rules = control::rule_sets_kernel::packet_rules_at_load()?;
-    if rules != PacketRules::none() {
-        scanner.set_rules(meter.get(), rules)?;
-    }
+    rules_at_load(&scanner, meter.get())?;
     params::log_protocol_enabled(params::protocol());
     let nat = NatCaptureHandle::new()?;
     if params::natevents() != 0 {
@@ -194,6 +191,18 @@ fn load() -> Result<Netflow> {
         _meter: meter,
         _unloaded: UnloadLine,
     })
+}
+
+/// Puts the rule sets given at load in force. Not inlined: the rules (a
+/// kilobyte) stay out of the frame of module init, live through all of it.
+#[inline(never)]
+fn rules_at_load(scanner: &ScannerHandle, meter: &meter::meter_kernel::Meter) -> Result {
+    let mut rules = meter::packet_rules::PacketRules::none();
+    control::rule_sets_kernel::packet_rules_at_load(&mut rules)?;
+    if rules.is_none() {
+        return Ok(());
+    }
+    scanner.set_rules(meter, &rules)
 }
 
 impl Drop for Netflow {

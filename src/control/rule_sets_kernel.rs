@@ -52,10 +52,11 @@ pub fn parse_snmp_rules(text: &str) -> Result<SnmpRules> {
     })
 }
 
-/// The rules the module parameters ask for. An empty parameter is no rule
-/// and logs nothing (the original's default build prints nothing either).
-pub fn packet_rules_at_load() -> Result<PacketRules> {
-    let mut rules = PacketRules::none();
+/// Sets in `rules` the rules the module parameters ask for. An empty
+/// parameter is no rule and logs nothing (the original's default build
+/// prints nothing either). Filled in place, not returned: the rules are a
+/// kilobyte, and load's frame holds them already.
+pub fn packet_rules_at_load(rules: &mut PacketRules) -> Result {
     let text = params::sampler_at_load();
     if !text.is_empty() {
         rules.sampler = parse_sampler(text)?;
@@ -68,5 +69,5 @@ pub fn packet_rules_at_load() -> Result<PacketRules> {
     if !text.is_empty() {
         rules.snmp = parse_snmp_rules(text)?;
     }
-    Ok(rules)
+    Ok(())
 }

@@ -167,7 +167,10 @@ pub fn parse_each(s: &str, mut f: impl FnMut(&Destination)) -> Result<usize, Des
 }
 
 impl Destinations {
-    /// Parses a whole `destination` value.
+    /// Parses a whole `destination` value. For the userspace programs
+    /// (the kernel goes through [`parse_each`]); inline, so that the module
+    /// carries no code of it, with its two copies of the list on the stack.
+    #[inline]
     pub fn parse(s: &str) -> Result<Self, DestinationError> {
         let mut out = Destinations::default();
         parse_each(s, |d| {

@@ -20,6 +20,7 @@ use crate::meter::nat_event::NatEvent;
 use crate::meter::sampler::{Sampler, SamplerCounts, SamplerMode};
 use crate::meter::snmp_rules::SnmpRules;
 use crate::params::{self, Protocol};
+use crate::sys::boxed::boxed;
 use crate::sys::fmtbuf::FmtBuf;
 use crate::sys::log::err_ratelimited;
 use crate::sys::netdev::{c_text, for_each_interface};
@@ -141,6 +142,7 @@ fn version_of(protocol: Protocol) -> Version {
 /// with `--enable-rand-tpl-id`, from a random id (as the original, 256 OR a
 /// random 16-bit number), so that a restarted exporter's templates do not
 /// reuse the ids a collector still holds for its previous run.
+#[inline(always)]
 fn first_templates() -> TemplateCache {
     if cfg!(feature = "rand-tpl-id") {
         TemplateCache::starting_at(crate::sys::system::random_u64() as u16 | FIRST_TEMPLATE_ID)
@@ -155,9 +157,9 @@ impl Exporter {
         let mut e = Exporter {
             protocol,
             socks: KVec::new(),
-            v5: KBox::new(V5Packet::new(), GFP_KERNEL)?,
-            pdu: KBox::new(Pdu::new(version_of(protocol)), GFP_KERNEL)?,
-            templates: KBox::new(first_templates(), GFP_KERNEL)?,
+            v5: boxed(V5Packet::new)?,
+            pdu: boxed(|| Pdu::new(version_of(protocol)))?,
+            templates: boxed(first_templates)?,
             pending: Pending::default(),
             sequence: 0,
             pdu_count: 0,

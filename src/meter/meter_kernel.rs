@@ -220,15 +220,21 @@ impl Meter {
     /// (the scanner's lock). The aggregation usage counts start again from
     /// zero when the aggregation rules change, the hash sampler's counts
     /// when the sampler does.
-    pub fn set_rules(&self, rules: PacketRules) -> Result {
-        let old = self.rules();
-        self.rules.replace(PublishedRules::new(rules))?;
+    pub fn set_rules(&self, rules: &PacketRules) -> Result {
+        // What changes, from the version in force (compared in place: a
+        // copy of it would be another kilobyte on the stack).
+        let (new_aggregation, new_sampler) = {
+            let guard = RcuReadGuard::new();
+            let old = self.rules_in(&guard);
+            (rules.aggregation != old.aggregation, rules.sampler != old.sampler)
+        };
+        self.rules.replace(PublishedRules::new(*rules))?;
         for cpu in possible_cpus() {
             let c = self.cpus.get(cpu);
-            if rules.aggregation != old.aggregation {
+            if new_aggregation {
                 c.aggr_usage.reset();
             }
-            if rules.sampler != old.sampler {
+            if new_sampler {
                 c.stats.hash_observed.reset();
                 c.stats.hash_selected.reset();
             }

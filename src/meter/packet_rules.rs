@@ -38,8 +38,7 @@ pub struct PublishedRules {
 impl PublishedRules {
     /// `rules`, ready to publish.
     pub fn new(rules: PacketRules) -> Self {
-        let any =
-            rules.sampler.is_some() || !rules.aggregation.is_empty() || !rules.snmp.is_empty();
+        let any = !rules.is_none();
         // INVARIANT: computed from the rules it goes with.
         PublishedRules { any, rules }
     }
@@ -76,6 +75,13 @@ impl PacketRules {
             sampler: None,
             snmp: SnmpRules::empty(),
         }
+    }
+
+    /// Whether no rule is set: no sampler, no aggregation, no snmp-rule
+    /// (compared field by field: a whole [`PacketRules::none`] to compare
+    /// with would be a kilobyte on the stack).
+    pub fn is_none(&self) -> bool {
+        self.sampler.is_none() && self.aggregation.is_empty() && self.snmp.is_empty()
     }
 
     /// Rewrites `key` by the aggregation rules (before the hash and the
@@ -172,6 +178,36 @@ impl RuleUsage {
     pub fn reset(&self) {
         for c in self.net.iter().chain(self.port.iter()) {
             c.reset();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::aggregation::Aggregation;
+    use crate::meter::sampler::Sampler;
+    use crate::meter::snmp_rules::SnmpRules;
+
+    #[test]
+    fn is_none_is_whether_any_rule_is_set() {
+        assert!(PacketRules::none().is_none());
+        assert!(!PublishedRules::new(PacketRules::none()).any());
+        let sampled = PacketRules {
+            sampler: Sampler::parse("random:10").unwrap(),
+            ..PacketRules::none()
+        };
+        let aggregated = PacketRules {
+            aggregation: Aggregation::parse("10.0.0.0/8=16").unwrap(),
+            ..PacketRules::none()
+        };
+        let renumbered = PacketRules {
+            snmp: SnmpRules::parse("eth:100").unwrap(),
+            ..PacketRules::none()
+        };
+        for r in [sampled, aggregated, renumbered] {
+            assert!(!r.is_none(), "{r:?}");
+            assert!(PublishedRules::new(r).any(), "{r:?}");
         }
     }
 }

@@ -180,7 +180,7 @@ impl<const N: usize> Table<N> {
     /// Each entry's `data`, `min` and `max` must be what its handler and
     /// the core's parsers expect, valid as long as the table is registered.
     pub unsafe fn register(path: &'static CStr, entries: [Entry; N]) -> Result<Self> {
-        let mut table = KBox::new([bindings::ctl_table::default(); N], GFP_KERNEL)?;
+        let mut table = super::boxed::boxed(|| [bindings::ctl_table::default(); N])?;
         for (t, e) in table.iter_mut().zip(entries) {
             t.procname = as_c_ptr(e.name);
             t.data = e.data;

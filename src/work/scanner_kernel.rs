@@ -18,6 +18,7 @@ use crate::meter::rates::{RateInput, Rates};
 use crate::meter::stats::StatsSum;
 use crate::params::{self, Protocol};
 use crate::sys::percpu::{nr_cpu_ids, possible_cpus};
+use crate::sys::boxed::boxed;
 use crate::sys::sync::KMutex;
 use crate::sys::system::current_cpu_hint;
 use crate::sys::time::{epoch_ms, monotonic_ns};
@@ -95,8 +96,10 @@ impl WorkItem for Scanner {
 }
 
 impl Scanner {
-    /// A scanner still to be initialised in place with [`Scanner::init`].
-    pub fn new(hz: u32) -> Result<Self> {
+    /// A scanner, boxed (it is built in place: with its exporter it takes
+    /// a kilobyte or more), still to be initialised with [`Scanner::init`].
+    pub fn new(hz: u32) -> Result<KBox<Self>> {
+        let exporter = Exporter::new(params::protocol(), params::destination_at_load())?;
         let ids = nr_cpu_ids() as usize;
         let mut cpu_rates = KVec::with_capacity(ids, GFP_KERNEL)?;
         let mut busy_runs = KVec::with_capacity(ids, GFP_KERNEL)?;
@@ -104,7 +107,7 @@ impl Scanner {
             cpu_rates.push(Rates::default(), GFP_KERNEL)?;
             busy_runs.push(0, GFP_KERNEL)?;
         }
-        Ok(Scanner {
+        boxed(|| Scanner {
             work: DelayedWork::new(),
             stopping: AtomicBool::new(false),
             state: KMutex::new(ScanState {
@@ -122,7 +125,7 @@ impl Scanner {
                 export_bytes: 0,
                 export_rate: 0,
                 meter_facts: MeterFacts::default(),
-                exporter: Exporter::new(params::protocol(), params::destination_at_load())?,
+                exporter,
             }),
         })
     }
@@ -191,7 +194,7 @@ impl Scanner {
         if new_sampler {
             st.run(meter, true);
         }
-        meter.set_rules(rules)?;
+        meter.set_rules(&rules)?;
         if new_sampler {
             st.exporter.set_sampler(rules.sampler);
         }
@@ -231,7 +234,7 @@ impl ScannerHandle {
     /// Makes the scanner (and its exporter) and publishes it; it runs from
     /// [`ScannerHandle::start`] on.
     pub fn new(hz: u32) -> Result<Self> {
-        let scanner = KBox::new(Scanner::new(hz)?, GFP_KERNEL)?;
+        let scanner = Scanner::new(hz)?;
         // SAFETY: the scanner is boxed and stays put until the handle drops;
         // nothing used it before.
         unsafe { scanner.init() };
@@ -246,8 +249,8 @@ impl ScannerHandle {
     }
 
     /// Puts `rules` in force (at load, before the first run).
-    pub fn set_rules(&self, meter: &Meter, rules: PacketRules) -> Result {
-        self.scanner.update_rules(meter, |r| *r = rules)
+    pub fn set_rules(&self, meter: &Meter, rules: &PacketRules) -> Result {
+        self.scanner.update_rules(meter, |r| *r = *rules)
     }
 }
 
