@@ -32,5 +32,9 @@ objdump -d --no-show-raw-insn "$ko" | awk -v limit="$limit" '
 	END { exit bad }
 ' | c++filt | sed 's/^/stack frame over the limit: /' >&2 ||
 	{ echo "error: $(basename "$ko") has stack frames over $limit bytes (above)" >&2; exit 1; }
-python3 "$(dirname "$0")/stack_depth.py" "$ko" "$chain" 2>/dev/null ||
-	{ python3 "$(dirname "$0")/stack_depth.py" "$ko" "$chain"; exit 1; }
+# The deepest chain: its first line when within the limit, all of it when
+# over.
+rc=0
+depth=$(python3 "$(dirname "$0")/stack_depth.py" "$ko" "$chain" 2>&1) || rc=$?
+[ $rc -eq 0 ] && head -n1 <<<"$depth" >&2 || echo "$depth" >&2
+exit $rc

@@ -156,6 +156,7 @@ tier "host: configure refuses unusable kernel trees" tests/configure.sh
 tier "host: smilint IPT-NETFLOW-MIB.my" scripts/lint-mib.sh
 tier "host: systemd-analyze verify of both units, man --warnings of the pages" verify_units
 tier "host: layers (imports only downwards; a planted upward one fails)" tests/layers.sh
+tier "host: the stack gate (passes frames within its limits, fails a big frame and a deep chain)" tests/stack-frames.sh
 tier "host: fuzz the parsers (${NF_FUZZ_SECONDS:-10} s each)" tests/fuzz.sh
 fi
 
