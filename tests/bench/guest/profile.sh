@@ -88,7 +88,8 @@ impls=${PROFILE_IMPLS:-ours theirs}
 if [ "$mode" = scan ]; then
 	ours_fn='run_work.*Scanner' theirs_fn='^netflow_work_fn$'
 else
-	ours_fn='target_ipv4$' theirs_fn='^netflow_target$'
+	# The IPv4 instance of sys::xtables::target_fn (V6 = false: "Kb0_").
+	ours_fn='xtables9target_fn.*Kb0_' theirs_fn='^netflow_target$'
 fi
 [[ " $impls " = *" ours "* ]] && profile ours "$ours_dir/ipt_NETFLOW.ko" "$ours_fn"
 [[ " $impls " = *" theirs "* ]] && [ -n "$theirs_ko" ] && profile theirs "$theirs_ko" "$theirs_fn"
