@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """A collector that only counts, for the stress suite:
 
-  flow_tally.py ADDR PORT OUTFILE
+  flow_tally.py ADDR PORT OUTFILE [RESTARTS]
 
 Binds ADDR:PORT (0.0.0.0 takes every local address), reads datagrams as they
 arrive and, on SIGTERM, stops taking more, drains what is queued and writes one JSON
@@ -11,12 +11,15 @@ carry, for NetFlow v5, v9 and IPFIX, with the v9/IPFIX templates it saw
 (written from RFC 3954 and RFC 7011, independent of the module's encoder).
 Datagrams it cannot read (a data set before its template, a bad length)
 are counted as "undecoded", never guessed at. Prints "ready" once bound.
+With RESTARTS it plays a collector that restarts (up half a second, down
+half a second, RESTARTS times), then writes OUTFILE and ends by itself.
 """
 import json
 import signal
 import socket
 import struct
 import sys
+import time
 
 # IE 2: packetDeltaCount (v9 IN_PKTS).
 PACKETS_IE = 2
@@ -117,21 +120,25 @@ class Tally:
                     undecoded=self.undecoded, versions={str(k): v for k, v in self.versions.items()})
 
 
-def main():
-    addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def open_socket(addr, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
     s.bind((addr, port))
-    tally = Tally()
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    print("ready", flush=True)
     s.settimeout(0.2)
-    while not stop:
+    return s
+
+
+def serve(s, tally, until):
+    """Reads datagrams until `until()` holds."""
+    while not until():
         try:
             tally.add(s.recv(65535))
         except (socket.timeout, InterruptedError):
             pass
+
+
+def close(s, tally):
+    """Closes the socket, counting every datagram it took."""
     # Connected to a peer that never sends, the socket takes no more
     # datagrams (they go to the closed port's count, as when no collector
     # listens); what it queued before is read below. A datagram that
@@ -148,6 +155,32 @@ def main():
             tally.add(s.recv(65535))
         except BlockingIOError:
             break
+    s.close()
+
+
+def main():
+    addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    # RESTARTS: a collector that restarts: RESTARTS times up for half a
+    # second, then its port closed for half a second; then it ends (one
+    # process, so that a slow interpreter start, minutes on the debug
+    # kernel under a flood, does not stretch the cycle).
+    restarts = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    tally = Tally()
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    s = open_socket(addr, port)
+    print("ready", flush=True)
+    for i in range(restarts):
+        if i:
+            s = open_socket(addr, port)
+        up = time.monotonic() + 0.5
+        serve(s, tally, lambda: stop or time.monotonic() >= up)
+        close(s, tally)
+        s = None
+        time.sleep(0.5)
+    if s is not None:
+        serve(s, tally, lambda: stop)
+        close(s, tally)
     with open(out, "w") as f:
         json.dump(tally.result(), f)
 

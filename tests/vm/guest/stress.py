@@ -126,18 +126,21 @@ def backlog_drops():
 
 # --- Collectors ----------------------------------------------------------
 class Sink:
-    """flow_tally.py on ADDR:PORT (in namespace NS if given)."""
+    """flow_tally.py on ADDR:PORT (in namespace NS if given); with
+    `restarts`, a collector that restarts that many times and ends."""
 
-    def __init__(self, addr="0.0.0.0", port=2055, ns=None):
+    def __init__(self, addr="0.0.0.0", port=2055, ns=None, restarts=0):
         self.out = f"/tmp/tally.{os.getpid()}.{time.monotonic_ns()}"
         cmd = ([] if ns is None else ["ip", "netns", "exec", ns]) + \
-            ["python3", f"{HERE}/flow_tally.py", addr, str(port), self.out]
+            ["python3", f"{HERE}/flow_tally.py", addr, str(port), self.out] + \
+            ([str(restarts)] if restarts else [])
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         if self.proc.stdout.readline().strip() != "ready":
             raise RuntimeError(f"flow_tally on {addr}:{port} did not start")
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
         with open(self.out) as f:
             r = json.load(f)
@@ -867,11 +870,9 @@ def exporter_faults():
     flood = Flood()
     flood.start(flows=4000)
     restarts = max(3, int(SECS))
-    for _ in range(restarts):
-        sink = Sink("127.0.0.1", 2055)
-        time.sleep(0.5)
-        sink.stop()
-        time.sleep(0.5)
+    cycling = Sink("127.0.0.1", 2055, restarts=restarts)
+    cycling.proc.wait(timeout=restarts * 10 + 60)
+    cycling.stop()
     flood.stop()
     # The collector is back for good: new flows reach it.
     sink = Sink("127.0.0.1", 2055)
