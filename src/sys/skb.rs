@@ -22,6 +22,14 @@ unsafe fn field<T: Copy>(base: *const c_void, offset: u32) -> T {
     unsafe { base.cast::<u8>().add(offset as usize).cast::<T>().read() }
 }
 
+/// The bytes of a length `n` counted from `skb->data` that lie past the
+/// network header at `offset` from it: none when it ends before the header,
+/// whatever the fields hold.
+#[inline(always)]
+fn after(n: i64, offset: i32) -> u32 {
+    n.wrapping_sub(i64::from(offset)).clamp(0, i64::from(u32::MAX)) as u32
+}
+
 /// Bytes in an interface name, its NUL included (the kernel's IFNAMSIZ).
 pub const IFNAMSIZ: usize = 16;
 
@@ -34,16 +42,14 @@ pub const IFNAMSIZ: usize = 16;
 ///
 /// `skb` is a valid socket buffer that nobody modifies for `'a` (the
 /// target call); `network .. network + linear` is readable memory of its
-/// linear area and `total` is the number of bytes from the network header
-/// to the end of the buffer.
+/// linear area, `offset` is the network header's offset from `skb->data`
+/// and `skb_len` is `skb->len`.
 pub struct SkbView<'a> {
     skb: *const bindings::sk_buff,
     /// The network header in the linear area.
     network: *const u8,
     /// Bytes from the network header that are in the linear area.
     linear: u32,
-    /// Bytes from the network header to the end of the packet.
-    total: u32,
     /// The network header's offset from `skb->data`, for `skb_copy_bits`.
     offset: i32,
     /// `skb->len`.
@@ -78,10 +84,16 @@ impl SkbView<'_> {
         let network = head.wrapping_add(usize::from(network_header));
         let offset = (network as isize).wrapping_sub(data as isize) as i32;
         let headlen = i64::from(len.wrapping_sub(data_len));
-        let after = |n: i64| n.wrapping_sub(i64::from(offset)).clamp(0, i64::from(u32::MAX)) as u32;
         // INVARIANT: the linear area holds `headlen` bytes from `data`, so
-        // `linear` bytes from the network header; `total` likewise from `len`.
-        Self { skb, network, linear: after(headlen), total: after(i64::from(len)), offset, skb_len: len, _call: PhantomData }
+        // `linear` bytes from the network header.
+        Self { skb, network, linear: after(headlen, offset), offset, skb_len: len, _call: PhantomData }
+    }
+
+    /// Bytes from the network header to the end of the packet, worked out
+    /// when asked (the fast path reads the linear area only).
+    #[inline(always)]
+    fn total(&self) -> u32 {
+        after(i64::from(self.skb_len), self.offset)
     }
 
     /// `skb->len`: the whole buffer's length, counted for dropped packets.
@@ -93,13 +105,13 @@ impl SkbView<'_> {
     /// Bytes from the network header to the end of the packet.
     #[inline(always)]
     pub fn len(&self) -> usize {
-        self.total as usize
+        self.total() as usize
     }
 
     /// Whether there is nothing past the network header.
     #[inline(always)]
     pub fn is_empty(&self) -> bool {
-        self.total == 0
+        self.total() == 0
     }
 
     /// The `len` bytes `offset` bytes after the network header: in place
@@ -139,7 +151,7 @@ impl SkbView<'_> {
     #[cold]
     #[inline(never)]
     fn copy_bits<'a>(&self, offset: usize, len: usize, scratch: &'a mut [u8]) -> Option<&'a [u8]> {
-        if offset.checked_add(len)? > self.total as usize {
+        if offset.checked_add(len)? > self.total() as usize {
             return None;
         }
         let out = scratch.get_mut(..len)?;
