@@ -194,7 +194,8 @@ fn load() -> Result<Netflow> {
 }
 
 /// Puts the rule sets given at load in force. Not inlined: the rules (a
-/// kilobyte) stay out of the frame of module init, live through all of it.
+/// kilobyte) are in this function's frame while it runs, not in module
+/// init's, which is live through the whole load.
 #[inline(never)]
 fn rules_at_load(scanner: &ScannerHandle, meter: &meter::meter_kernel::Meter) -> Result {
     let mut rules = meter::packet_rules::PacketRules::none();

@@ -4,9 +4,9 @@
 //! `KBox::new(make(), flags)` builds the value on the stack, calls the
 //! allocator (so the value must survive that call there) and copies it
 //! over. Kernel stacks are 16 KiB, and the module's values of kilobytes
-//! (export buffers, template caches, rule sets, the scanner) are made on
-//! paths that nest: module init made the scanner, which made the exporter,
-//! which made its buffers, each frame holding its own copy.
+//! (export buffers, template caches, the scanner) are made on paths that
+//! nest: module init makes the scanner, which makes the exporter, which
+//! makes its buffers; built by value, each frame would hold its own copy.
 
 use kernel::alloc::{flags::GFP_KERNEL, KBox};
 use kernel::error::Result;
