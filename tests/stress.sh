@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # make stress: the stress suite (tests/vm/guest/stress.py) at length, on the
 # 7.3 debug kernel and on 6.12, then every fuzz target for a stated time.
-# make check runs the same suite bounded (its defaults).
+# make check runs the same suite bounded (its defaults). The natevents
+# suite runs here too: make check leaves it out on the debug kernel.
 #
 # Parameters (environment), with their make stress defaults:
 #   NF_STRESS_SECS=30       seconds per phase (floods, storms, faults)
@@ -30,7 +31,7 @@ export NF_STRESS_VANISH=${NF_STRESS_VANISH:-% @}
 fuzz_secs=${NF_STRESS_FUZZ_SECONDS:-600}
 status=0
 start=$SECONDS
-NF_KERNELS=${NF_KERNELS:-7.3-debug 6.12} NF_TIERS="build vm" NF_SUITES=stress \
+NF_KERNELS=${NF_KERNELS:-7.3-debug 6.12} NF_TIERS="build vm" NF_SUITES="stress natevents" \
 	NF_VM_TIMEOUT=${NF_VM_TIMEOUT:-14400} "$here/check.sh" || status=1
 log "stress suite: $((SECONDS - start)) s (figures: grep '# figure' build/logs/vm_*.log)"
 if [ "$fuzz_secs" -gt 0 ]; then
