@@ -370,12 +370,13 @@ def vanishing():
         t.ok(f"{name}: flows of deleted interfaces leave the table, counted lost while the collector's "
              f"{what} is gone", down["hashFlows"] == 0 and down["lostFlows"] > lost0,
              f"live before {live}; lost before {lost0}; {down}")
-        # It comes back (same name, same address): delivery resumes.
-        first = None
+        # It comes back (same name, same address): delivery resumes. The
+        # collector keeps its socket (bound to 10.3.0.2 in nfc, which
+        # outlives the veth): a collector started only after the link is
+        # up could miss a datagram sent in between and count the next as
+        # undecoded, for want of the templates it carried.
         if bound[0] == "%":
-            first = sink.stop()
             collector_link()
-            sink = Sink("10.3.0.2", 2055, ns="nfc")
         else:
             t.sh("ip addr add 10.3.0.1/24 dev nfx0")
         topology()
@@ -390,8 +391,6 @@ def vanishing():
         s = snmp()
         totals = rmmod()
         tally = sink.stop()
-        if first is not None:
-            tally = {k: first[k] + tally[k] for k in ("datagrams", "records", "packets", "undecoded")}
         FIG["faults"] += 3
         add_up(name, s, totals, tally)
         collector_link(up=False)
