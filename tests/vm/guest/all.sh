@@ -5,7 +5,8 @@
 #
 # Each suite prints "# plan N" (the checks it will run) first; a suite that
 # ran fewer fails here. After the last suite the kernel log is read once
-# more, after a settle delay and a kmemleak scan, so that a fault of the
+# more, after a settle delay and a kmemleak scan (the one scan of the run:
+# leaks of every suite are still unreferenced then), so that a fault of the
 # module after its last unload (a work item or RCU callback left behind)
 # fails the run too. Exits non-zero when anything failed; the host fails the
 # VM tier on that status and on a missing "# vm done" line.
@@ -15,6 +16,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 export NF_BUILD=$1
 shift
 status=0
+# One kmemleak scan after the last suite, not one per suite (lib.sh).
+export NF_KMEMLEAK_AT_END=1
+kmemleak_no_autoscan
 
 echo "# kernel $(uname -r), $(nproc) CPUs, cmdline: $(cat /proc/cmdline)"
 for spec in "$@"; do

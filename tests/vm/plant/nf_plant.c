@@ -12,6 +12,8 @@
  *                             is gone: its function is in the freed module
  *                             text, as with a driver that forgot to cancel
  *                             its work on unload
+ *   fault=leak                an allocation whose last pointer is dropped,
+ *                             which kmemleak reports at its next two scans
  */
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -19,7 +21,7 @@
 
 static char *fault = "";
 module_param(fault, charp, 0444);
-MODULE_PARM_DESC(fault, "oob or work");
+MODULE_PARM_DESC(fault, "oob, work or leak");
 
 static unsigned int delay_ms = 1000;
 module_param(delay_ms, uint, 0444);
@@ -60,12 +62,31 @@ static int plant_work(void)
 	return 0;
 }
 
+/* The last pointer goes through a volatile, so that the compiler keeps the
+ * allocation; overwritten, nothing refers to the object any more. */
+static void *volatile plant_last_pointer;
+
+static int plant_leak(void)
+{
+	void *p = kmalloc(128, GFP_KERNEL);
+
+	if (!p)
+		return -ENOMEM;
+	memset(p, 0x5a, 128);
+	plant_last_pointer = p;
+	plant_last_pointer = NULL;
+	pr_info("nf_plant: leaked a 128-byte object\n");
+	return 0;
+}
+
 static int __init plant_init(void)
 {
 	if (!strcmp(fault, "oob"))
 		return plant_oob();
 	if (!strcmp(fault, "work"))
 		return plant_work();
+	if (!strcmp(fault, "leak"))
+		return plant_leak();
 	pr_err("nf_plant: unknown fault '%s'\n", fault);
 	return -EINVAL;
 }
