@@ -63,6 +63,8 @@ fi
 if [ ! -x "$NF_VENV/bin/vng" ]; then
 	log "creating the virtme-ng venv in $NF_VENV"
 	python3 -m venv "$NF_VENV"
-	"$NF_VENV/bin/pip" install -q virtme-ng
+	# Pinned: tests/vm/run-vm.sh replaces the root mount options this
+	# version gives the guest.
+	"$NF_VENV/bin/pip" install -q virtme-ng==1.42
 fi
 log "dependencies are in place"

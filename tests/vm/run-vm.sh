@@ -48,6 +48,15 @@ else
 	# Boots reach the script in 1 to 3 minutes, also under -icount.
 	boot_timeout=600
 fi
+# The root (the host's filesystem over 9p) with the guest's page cache:
+# virtme-ng mounts it uncached, so every process start reads its binary and
+# libraries through 9p again, and a Python start its modules (3 to 5 s on
+# the emulated debug kernel). The guest reads nothing there that the host
+# changes during a run: it writes to its overlays and its --rwdir.
+# (virtme-ng's own options, which this one replaces, and cache=loose.)
+append+=(--append "rootflags=version=9p2000.L,trans=virtio,access=any,msize=512000,cache=loose")
+# NF_VM_APPEND: extra kernel arguments, split on spaces.
+for a in ${NF_VM_APPEND:-}; do append+=(--append "$a"); done
 cd "$top"
 # The guest script's output is written to files in a directory shared with
 # the guest (--rwdir) and printed here after the VM exits: the serial console
