@@ -12,11 +12,14 @@
  *                             is gone: its function is in the freed module
  *                             text, as with a driver that forgot to cancel
  *                             its work on unload
- *   fault=leak                an allocation whose last pointer is dropped,
- *                             which kmemleak reports at its next two scans
+ *   fault=leak                allocations whose last pointers are dropped
+ *                             (kmalloc objects, a large kmalloc, a vmalloc
+ *                             area), which kmemleak reports at its next
+ *                             two scans
  */
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 
 static char *fault = "";
@@ -62,20 +65,30 @@ static int plant_work(void)
 	return 0;
 }
 
-/* The last pointer goes through a volatile, so that the compiler keeps the
- * allocation; overwritten, nothing refers to the object any more. */
+/* Each pointer goes through a volatile, so that the compiler keeps the
+ * allocation, and is then overwritten. Several objects, because a pointer
+ * can outlive its frame on a kernel stack that kmemleak scans (an exited
+ * task's stack is kept for the next fork): the last one may still look
+ * referenced, the ones before it do not. */
+#define PLANT_LEAKS 4
 static void *volatile plant_last_pointer;
 
 static int plant_leak(void)
 {
-	void *p = kmalloc(128, GFP_KERNEL);
+	int i;
 
-	if (!p)
-		return -ENOMEM;
-	memset(p, 0x5a, 128);
-	plant_last_pointer = p;
+	for (i = 0; i < PLANT_LEAKS; i++) {
+		void *p = kmalloc(128, GFP_KERNEL);
+
+		if (!p)
+			return -ENOMEM;
+		memset(p, 0x5a, 128);
+		plant_last_pointer = p;
+	}
+	plant_last_pointer = kmalloc(64 << 10, GFP_KERNEL);
+	plant_last_pointer = vmalloc(16 << 10);
 	plant_last_pointer = NULL;
-	pr_info("nf_plant: leaked a 128-byte object\n");
+	pr_info("nf_plant: leaked %d 128-byte objects, 64 KiB of kmalloc, 16 KiB of vmalloc\n", PLANT_LEAKS);
 	return 0;
 }
 
