@@ -481,9 +481,12 @@ def config_storm():
     # timeout, on the scan after that. So wait for the next export rather
     # than a fixed 2 s, which was seen to end just before it.
     mid = snmp()
-    t.ok(f"{name}: metering and export go on after it",
-         t.wait_for(lambda: (lambda now: now["inPackets"] > mid["inPackets"]
-                             and now["outFlows"] > mid["outFlows"])(snmp()), timeout=15),
+
+    def both_grew():
+        now = snmp()
+        return now["inPackets"] > mid["inPackets"] and now["outFlows"] > mid["outFlows"]
+
+    t.ok(f"{name}: metering and export go on after it", t.wait_for(both_grew, timeout=15),
          f"before {mid}\nafter {snmp()}")
     sent = flood.stop()
     forward_rule("-D")

@@ -86,7 +86,11 @@ static int plant_leak(void)
 		plant_last_pointer = p;
 	}
 	plant_last_pointer = kmalloc(64 << 10, GFP_KERNEL);
+	if (!plant_last_pointer)
+		return -ENOMEM;
 	plant_last_pointer = vmalloc(16 << 10);
+	if (!plant_last_pointer)
+		return -ENOMEM;
 	plant_last_pointer = NULL;
 	pr_info("nf_plant: leaked %d 128-byte objects, 64 KiB of kmalloc, 16 KiB of vmalloc\n", PLANT_LEAKS);
 	return 0;
