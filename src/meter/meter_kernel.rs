@@ -28,6 +28,7 @@ use crate::sys::slab::{PtrArray, SlabCache};
 use crate::sys::system::{random_u64, totalram_bytes};
 use crate::sys::time::hz;
 use crate::sys::sync::{BhOff, SpinLocked};
+use core::mem::MaybeUninit;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering};
 use kernel::error::Result;
@@ -251,8 +252,8 @@ impl Meter {
         pkt: &Packet<'_>,
     ) {
         let s = &cpu.stats;
-        let mut info = PacketInfo::default();
-        if parse_into(&pkt.bytes, pkt.family, pkt.in_ifindex(), &mut info).is_err() {
+        let mut uninit = MaybeUninit::uninit();
+        let Ok(info) = parse_into(&pkt.bytes, pkt.family, pkt.in_ifindex(), &mut uninit) else {
             s.truncated.inc();
             s.pkt_drop.inc();
             s.traf_drop.add(u64::from(pkt.bytes.skb_len()));
@@ -269,7 +270,7 @@ impl Meter {
         let published = self.rules.read(bh);
         let rules = published.rules();
         let (hash, applied) = if published.any() {
-            match self.apply_rules(cpu, rules, pkt, &mut info) {
+            match self.apply_rules(cpu, rules, pkt, info) {
                 Some(done) => done,
                 // Not a drop: the flow is not sampled, by configuration.
                 None => return,
@@ -285,7 +286,7 @@ impl Meter {
             match f.table.entry(&info.key, hash, &mut searched) {
                 Some(mut entry) => {
                     let fl = entry.flow();
-                    fl.account(&info, now);
+                    fl.account(info, now);
                     if active_due(fl, now, self.timeouts.read(bh)) {
                         fl.end_reason = EndReason::Active;
                         f.expired.push(entry.remove());
@@ -294,7 +295,7 @@ impl Meter {
                     }
                     Outcome::Found
                 }
-                None => self.new_flow(cpu, f, &info, hash, now, || first_packet(pkt, &info, rules, &applied)),
+                None => self.new_flow(cpu, f, info, hash, now, || first_packet(pkt, info, rules, &applied)),
             }
         };
         s.searched.add(u64::from(searched));
