@@ -243,14 +243,14 @@ impl Meter {
         Ok(())
     }
 
-    /// Meters one packet on this CPU.
-    #[inline]
-    fn meter_packet(
-        &self,
-        cpu: &CpuMeter,
-        bh: &BhOff,
-        pkt: &Packet<'_>,
-    ) {
+    /// Meters one packet on this CPU (inlined into each family's entry).
+    ///
+    /// The slow paths (a new flow, the rule sets) take a [`Packet`] of
+    /// their own, made from `call` where they need it: handed this one, the
+    /// compiler keeps it in memory for the found-flow path too.
+    #[inline(always)]
+    fn meter_packet(&self, cpu: &CpuMeter, bh: &BhOff, call: TargetCall<'_>, family: Family) {
+        let pkt = &Packet::of(&call, family);
         let s = &cpu.stats;
         let mut uninit = MaybeUninit::uninit();
         let Ok(info) = parse_into(&pkt.bytes, pkt.family, pkt.in_ifindex(), &mut uninit) else {
@@ -270,7 +270,7 @@ impl Meter {
         let published = self.rules.read(bh);
         let rules = published.rules();
         let (hash, applied) = if published.any() {
-            match self.apply_rules(cpu, rules, pkt, info) {
+            match self.apply_rules(cpu, rules, Packet::of(&call, family), info) {
                 Some(done) => done,
                 // Not a drop: the flow is not sampled, by configuration.
                 None => return,
@@ -295,7 +295,14 @@ impl Meter {
                     }
                     Outcome::Found
                 }
-                None => self.new_flow(cpu, f, info, hash, now, || first_packet(pkt, info, rules, &applied)),
+                None => {
+                    // The closure holds a copy of the rules' decision and the
+                    // call: holding references, it would keep them in memory
+                    // on the found-flow path too.
+                    let info: &PacketInfo = info;
+                    let first = move || first_packet(Packet::of(&call, family), info, rules, &applied);
+                    self.new_flow(cpu, f, info, hash, now, first)
+                }
             }
         };
         s.searched.add(u64::from(searched));
@@ -325,7 +332,7 @@ impl Meter {
     /// did, or `None` when the sampler leaves the packet's flow out. Out of
     /// line: a packet with no rule set never comes here.
     #[inline(never)]
-    fn apply_rules(&self, cpu: &CpuMeter, rules: &PacketRules, pkt: &Packet<'_>, info: &mut PacketInfo) -> Option<(u32, Applied)> {
+    fn apply_rules(&self, cpu: &CpuMeter, rules: &PacketRules, pkt: Packet<'_>, info: &mut PacketInfo) -> Option<(u32, Applied)> {
         if !rules.snmp.is_empty() {
             info.key.i_ifc = rules.interface_index(pkt.in_name(), info.key.i_ifc);
         }
@@ -641,7 +648,7 @@ impl Drop for MeterHandle {
 }
 
 /// Runs `f` with the live meter, if the module is (still) set up.
-#[inline]
+#[inline(always)]
 pub fn with_meter<R>(f: impl FnOnce(&Meter) -> R) -> Option<R> {
     let meter = METER.load(Ordering::Acquire);
     if meter.is_null() {
@@ -655,7 +662,7 @@ pub fn with_meter<R>(f: impl FnOnce(&Meter) -> R) -> Option<R> {
 /// What a new flow takes from its first packet (asked for only when the
 /// packet starts a flow).
 #[inline]
-fn first_packet(pkt: &Packet<'_>, info: &PacketInfo, rules: &PacketRules, applied: &Applied) -> FirstPacket {
+fn first_packet(pkt: Packet<'_>, info: &PacketInfo, rules: &PacketRules, applied: &Applied) -> FirstPacket {
     let mut o_ifc = pkt.out_ifindex();
     if !rules.snmp.is_empty() {
         o_ifc = rules.interface_index(pkt.out_name(), o_ifc);
@@ -685,10 +692,21 @@ fn first_packet(pkt: &Packet<'_>, info: &PacketInfo, rules: &PacketRules, applie
 }
 
 /// Meters one packet handed to the NETFLOW target.
-#[inline]
+#[inline(always)]
 pub fn meter_target_call(call: TargetCall<'_>, family: Family) {
+    match family {
+        Family::Ipv4 => meter_call_of::<false>(call),
+        Family::Ipv6 => meter_call_of::<true>(call),
+    }
+}
+
+/// [`meter_target_call`] for one family (`V6`): an instance per family,
+/// each inlined whole into its family's C entry point (one caller each),
+/// so the IPv4 path carries no IPv6 branch and no call of its own.
+#[inline(always)]
+fn meter_call_of<const V6: bool>(call: TargetCall<'_>) {
+    let family = if V6 { Family::Ipv6 } else { Family::Ipv4 };
     with_meter(|meter| {
-        let pkt = Packet::of(&call, family);
-        meter.cpus.with_local(|cpu, bh| meter.meter_packet(cpu, bh, &pkt));
+        meter.cpus.with_local(|cpu, bh| meter.meter_packet(cpu, bh, call, family));
     });
 }

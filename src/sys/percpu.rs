@@ -54,7 +54,7 @@ impl<T: Sync> PerCpu<T> {
 
     /// Runs `f` on this CPU's copy with bottom halves disabled, so that nothing
     /// else on this CPU touches the copy meanwhile.
-    #[inline]
+    #[inline(always)]
     pub fn with_local<R>(&self, f: impl FnOnce(&T, &BhOff) -> R) -> R {
         let mut bh_disabled = false;
         // SAFETY: `ptr` is a live per-CPU allocation; the pointer returned is

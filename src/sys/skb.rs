@@ -33,6 +33,84 @@ fn after(n: i64, offset: i32) -> u32 {
 /// Bytes in an interface name, its NUL included (the kernel's IFNAMSIZ).
 pub const IFNAMSIZ: usize = 16;
 
+/// A socket buffer of a target call, as the slow paths read it: one
+/// pointer, so that handing it to them keeps the fast path's [`SkbView`]
+/// in registers.
+///
+/// # Invariants
+///
+/// `skb` is a valid socket buffer that nobody modifies for `'a` (the
+/// target call).
+#[derive(Clone, Copy)]
+struct SkbRef<'a> {
+    skb: *const bindings::sk_buff,
+    _call: PhantomData<&'a bindings::sk_buff>,
+}
+
+/// Where a socket buffer's network header is, as [`SkbRef::network`]
+/// works it out.
+struct Network {
+    /// The network header.
+    at: *const u8,
+    /// Its offset from `skb->data`.
+    offset: i32,
+    /// Bytes from the network header that are in the linear area.
+    linear: u32,
+    /// Bytes from the network header to the end of the packet.
+    total: u32,
+}
+
+impl SkbRef<'_> {
+    /// `skb->len`.
+    #[inline(always)]
+    fn len(self) -> u32 {
+        // SAFETY: a valid sk_buff (type invariants) and the offset of its
+        // field in this kernel (layout.h).
+        unsafe { field::<u32>(self.skb.cast(), bindings::NF_OFF_SKB_LEN) }
+    }
+
+    /// skb_network_header(), skb_network_offset() and the bytes from there
+    /// to the end of the linear area and of the packet, in arithmetic that
+    /// cannot overflow whatever the fields hold.
+    #[inline(always)]
+    fn network(self) -> Network {
+        let base = self.skb.cast::<c_void>();
+        // SAFETY: a valid sk_buff (type invariants) and the offsets of its
+        // fields in this kernel (layout.h).
+        let (head, data, len, data_len, network_header) = unsafe {
+            (
+                field::<*const u8>(base, bindings::NF_OFF_SKB_HEAD),
+                field::<*const u8>(base, bindings::NF_OFF_SKB_DATA),
+                field::<u32>(base, bindings::NF_OFF_SKB_LEN),
+                field::<u32>(base, bindings::NF_OFF_SKB_DATA_LEN),
+                field::<u16>(base, bindings::NF_OFF_SKB_NETWORK_HEADER),
+            )
+        };
+        let at = head.wrapping_add(usize::from(network_header));
+        let offset = (at as isize).wrapping_sub(data as isize) as i32;
+        let headlen = i64::from(len.wrapping_sub(data_len));
+        Network { at, offset, linear: after(headlen, offset), total: after(i64::from(len), offset) }
+    }
+
+    /// The slow path of [`SkbView::bytes`]: a range that is not all in the
+    /// linear area, copied into `scratch` with `skb_copy_bits`.
+    #[cold]
+    #[inline(never)]
+    fn copy_bits(self, offset: usize, len: usize, scratch: &mut [u8]) -> Option<&[u8]> {
+        let net = self.network();
+        if offset.checked_add(len)? > net.total as usize {
+            return None;
+        }
+        let out = scratch.get_mut(..len)?;
+        let from = i32::try_from(offset).ok()?.checked_add(net.offset)?;
+        // SAFETY: `skb` is valid (type invariant), the range lies inside
+        // skb->len (checked above) and `out` is a writable buffer of exactly
+        // the requested length.
+        let err = unsafe { bindings::skb_copy_bits(self.skb, from, out.as_mut_ptr().cast(), len as i32) };
+        (err == 0).then_some(&*out)
+    }
+}
+
 /// The bytes of a socket buffer from the network header to its end, read
 /// like `skb_header_pointer`: in place when the range is in the linear
 /// area, copied through `skb_copy_bits` when it reaches into page
@@ -40,21 +118,14 @@ pub const IFNAMSIZ: usize = 16;
 ///
 /// # Invariants
 ///
-/// `skb` is a valid socket buffer that nobody modifies for `'a` (the
-/// target call); `network .. network + linear` is readable memory of its
-/// linear area, `offset` is the network header's offset from `skb->data`
-/// and `skb_len` is `skb->len`.
+/// `skb` is valid for `'a` (its own invariants); `network .. network +
+/// linear` is readable memory of its linear area, from its network header.
 pub struct SkbView<'a> {
-    skb: *const bindings::sk_buff,
+    skb: SkbRef<'a>,
     /// The network header in the linear area.
     network: *const u8,
     /// Bytes from the network header that are in the linear area.
     linear: u32,
-    /// The network header's offset from `skb->data`, for `skb_copy_bits`.
-    offset: i32,
-    /// `skb->len`.
-    skb_len: u32,
-    _call: PhantomData<&'a bindings::sk_buff>,
 }
 
 impl SkbView<'_> {
@@ -67,51 +138,31 @@ impl SkbView<'_> {
     /// duration of the target call).
     #[inline(always)]
     pub unsafe fn new(skb: *const bindings::sk_buff) -> Self {
-        let base = skb.cast::<c_void>();
-        // SAFETY: `skb` is a valid sk_buff (caller's guarantee) and the
-        // offsets are those of its fields in this kernel (layout.h).
-        let (head, data, len, data_len, network_header) = unsafe {
-            (
-                field::<*const u8>(base, bindings::NF_OFF_SKB_HEAD),
-                field::<*const u8>(base, bindings::NF_OFF_SKB_DATA),
-                field::<u32>(base, bindings::NF_OFF_SKB_LEN),
-                field::<u32>(base, bindings::NF_OFF_SKB_DATA_LEN),
-                field::<u16>(base, bindings::NF_OFF_SKB_NETWORK_HEADER),
-            )
-        };
-        // skb_network_header(), skb_network_offset() and skb_headlen(),
-        // in arithmetic that cannot overflow whatever the fields hold.
-        let network = head.wrapping_add(usize::from(network_header));
-        let offset = (network as isize).wrapping_sub(data as isize) as i32;
-        let headlen = i64::from(len.wrapping_sub(data_len));
+        // INVARIANT: the caller's guarantee.
+        let skb = SkbRef { skb, _call: PhantomData };
+        let net = skb.network();
         // INVARIANT: the linear area holds `headlen` bytes from `data`, so
         // `linear` bytes from the network header.
-        Self { skb, network, linear: after(headlen, offset), offset, skb_len: len, _call: PhantomData }
-    }
-
-    /// Bytes from the network header to the end of the packet, worked out
-    /// when asked (the fast path reads the linear area only).
-    #[inline(always)]
-    fn total(&self) -> u32 {
-        after(i64::from(self.skb_len), self.offset)
+        Self { skb, network: net.at, linear: net.linear }
     }
 
     /// `skb->len`: the whole buffer's length, counted for dropped packets.
     #[inline(always)]
     pub fn skb_len(&self) -> u32 {
-        self.skb_len
+        self.skb.len()
     }
 
-    /// Bytes from the network header to the end of the packet.
+    /// Bytes from the network header to the end of the packet, worked out
+    /// when asked (the fast path reads the linear area only).
     #[inline(always)]
     pub fn len(&self) -> usize {
-        self.total() as usize
+        self.skb.network().total as usize
     }
 
     /// Whether there is nothing past the network header.
     #[inline(always)]
     pub fn is_empty(&self) -> bool {
-        self.total() == 0
+        self.len() == 0
     }
 
     /// The `len` bytes `offset` bytes after the network header: in place
@@ -127,7 +178,7 @@ impl SkbView<'_> {
                 // (type invariants).
                 Some(unsafe { core::slice::from_raw_parts(self.network.add(offset), len) })
             }
-            _ => self.copy_bits(offset, len, scratch),
+            _ => self.skb.copy_bits(offset, len, scratch),
         }
     }
 
@@ -142,25 +193,8 @@ impl SkbView<'_> {
                 // alignment 1.
                 Some(unsafe { &*self.network.add(offset).cast::<[u8; N]>() })
             }
-            _ => self.copy_bits(offset, N, scratch)?.try_into().ok(),
+            _ => self.skb.copy_bits(offset, N, scratch)?.try_into().ok(),
         }
-    }
-
-    /// The slow path of [`SkbView::bytes`]: a range that is not all in the
-    /// linear area.
-    #[cold]
-    #[inline(never)]
-    fn copy_bits<'a>(&self, offset: usize, len: usize, scratch: &'a mut [u8]) -> Option<&'a [u8]> {
-        if offset.checked_add(len)? > self.total() as usize {
-            return None;
-        }
-        let out = scratch.get_mut(..len)?;
-        let from = i32::try_from(offset).ok()?.checked_add(self.offset)?;
-        // SAFETY: `skb` is valid (type invariant), the range lies inside
-        // skb->len (checked above) and `out` is a writable buffer of exactly
-        // the requested length.
-        let err = unsafe { bindings::skb_copy_bits(self.skb, from, out.as_mut_ptr().cast(), len as i32) };
-        (err == 0).then_some(&*out)
     }
 
     /// The gateway the routing decision attached to the packet, as an IPv4
@@ -171,7 +205,7 @@ impl SkbView<'_> {
         let mut out = [0u8; 16];
         // SAFETY: `skb` is valid for the view's lifetime (type invariant);
         // the helper only reads its route and writes 16 bytes to `out`.
-        unsafe { bindings::nf_skb_nexthop(self.skb, ipv6, out.as_mut_ptr()) };
+        unsafe { bindings::nf_skb_nexthop(self.skb.skb, ipv6, out.as_mut_ptr()) };
         out
     }
 }

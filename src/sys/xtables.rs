@@ -26,7 +26,9 @@ pub enum Family {
 /// `skb` and `par` are what xtables passed to the target for a call that
 /// lasts `'a`.
 ///
-/// Two pointers, so that it travels in registers like the C arguments.
+/// Two pointers, so that it travels in registers like the C arguments; a
+/// copy is the same call's.
+#[derive(Clone, Copy)]
 pub struct TargetCall<'a> {
     skb: *const bindings::sk_buff,
     par: *const bindings::xt_action_param,
