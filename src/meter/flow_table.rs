@@ -241,15 +241,27 @@ impl FlowTable {
     #[inline]
     unsafe fn touch_raw(&mut self, flow: NonNull<Flow>) {
         let f = flow.as_ptr();
-        if self.lru_head == f {
+        let head = self.lru_head;
+        if head == f {
             return;
         }
         // SAFETY: `f` is in this table (caller's guarantee), so on its LRU
-        // list.
+        // list, and not its head: it has a previous flow, and the head is
+        // a live flow other than `f`. Every flow on the list is live. Only
+        // the links that change are written (the packet path moves a flow
+        // on every packet that finds it).
         unsafe {
-            self.lru_unlink(f);
-            self.lru_push_head(f);
+            let (prev, next) = ((*f).lru_prev, (*f).lru_next);
+            (*prev).lru_next = next;
+            match NonNull::new(next) {
+                Some(n) => (*n.as_ptr()).lru_prev = prev,
+                None => self.lru_tail = prev,
+            }
+            (*f).lru_prev = null_mut();
+            (*f).lru_next = head;
+            (*head).lru_prev = f;
         }
+        self.lru_head = f;
     }
 
     /// Takes a flow out of the table.
