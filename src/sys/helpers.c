@@ -97,12 +97,14 @@ void __percpu *nf_alloc_percpu(size_t size, size_t align)
 	return __alloc_percpu(size, align);
 }
 
-void *nf_meter_enter(void __percpu *ptr, bool *bh_disabled)
+struct nf_cpu_entry nf_meter_enter(void __percpu *ptr)
 {
-	*bh_disabled = !in_softirq();
-	if (*bh_disabled)
+	struct nf_cpu_entry e = { .bh_disabled = !in_softirq() };
+
+	if (e.bh_disabled)
 		local_bh_disable();
-	return this_cpu_ptr(ptr);
+	e.local = this_cpu_ptr(ptr);
+	return e;
 }
 
 void nf_meter_exit(void)

@@ -34,10 +34,15 @@ void nf_log_err_ratelimited(const void *args);
 /*
  * Per-CPU data. nf_meter_enter() disables bottom halves unless they already
  * are (the nft_compat path may call a target in process context) and
- * returns this CPU's copy; *bh_disabled tells nf_meter_exit() what to undo.
+ * returns this CPU's copy, and whether nf_meter_exit() must undo that (in
+ * registers: two words are returned in rax and rdx).
  */
+struct nf_cpu_entry {
+	void *local;
+	bool bh_disabled;
+};
 void __percpu *nf_alloc_percpu(size_t size, size_t align);
-void *nf_meter_enter(void __percpu *ptr, bool *bh_disabled);
+struct nf_cpu_entry nf_meter_enter(void __percpu *ptr);
 void nf_meter_exit(void);
 void *nf_per_cpu_ptr(void __percpu *ptr, int cpu);
 unsigned int nf_nr_cpu_ids(void);

@@ -56,14 +56,15 @@ impl<T: Sync> PerCpu<T> {
     /// else on this CPU touches the copy meanwhile.
     #[inline(always)]
     pub fn with_local<R>(&self, f: impl FnOnce(&T, &BhOff) -> R) -> R {
-        let mut bh_disabled = false;
-        // SAFETY: `ptr` is a live per-CPU allocation; the pointer returned is
-        // this CPU's copy and stays valid until we re-enable bottom halves.
-        let local = unsafe { &*bindings::nf_meter_enter(self.ptr.as_ptr(), &mut bh_disabled).cast::<T>() };
+        // SAFETY: `ptr` is a live per-CPU allocation.
+        let entry = unsafe { bindings::nf_meter_enter(self.ptr.as_ptr()) };
+        // SAFETY: the pointer returned is this CPU's copy of a `T`, valid
+        // until we re-enable bottom halves.
+        let local = unsafe { &*entry.local.cast::<T>() };
         // SAFETY: bottom halves stay disabled until after `f` returns.
         let bh = unsafe { BhOff::new() };
         let r = f(local, &bh);
-        if bh_disabled {
+        if entry.bh_disabled {
             // SAFETY: undoes the local_bh_disable() of nf_meter_enter.
             unsafe { bindings::nf_meter_exit() };
         }
