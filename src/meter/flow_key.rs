@@ -477,6 +477,15 @@ struct Transport {
     tcp_options: u32,
 }
 
+/// Source and destination port as a transport header carries them.
+#[inline(always)]
+fn be_ports(p: [u8; 4]) -> [u16; 2] {
+    [
+        u16::from_be_bytes([p[0], p[1]]),
+        u16::from_be_bytes([p[2], p[3]]),
+    ]
+}
+
 /// The ports of an IPsec SPI (see [`FlowKey::set_ipsec_spi`]).
 #[inline(always)]
 fn spi_ports(spi: u32) -> [u16; 2] {
@@ -491,12 +500,7 @@ fn transport<P: PacketBytes + ?Sized>(
     protocol: u8,
     ip_version: u8,
 ) -> Transport {
-    let ports = |p: [u8; 4]| {
-        Some([
-            u16::from_be_bytes([p[0], p[1]]),
-            u16::from_be_bytes([p[2], p[3]]),
-        ])
-    };
+    let ports = |p: [u8; 4]| Some(be_ports(p));
     // UDP and TCP, nearly every packet, before the others: a match on the
     // protocol became a tree of four compares for UDP.
     if protocol == proto::UDP {
@@ -542,14 +546,10 @@ fn transport<P: PacketBytes + ?Sized>(
 fn other_transport(head: &[u8], protocol: u8, ip_version: u8) -> Transport {
     let first = |n: usize| head.get(..n);
     let ports = match protocol {
-        proto::UDPLITE | proto::SCTP => first(4).map(|p| {
-            [
-                u16::from_be_bytes([p[0], p[1]]),
-                u16::from_be_bytes([p[2], p[3]]),
-            ]
-        }),
-        proto::ICMP if ip_version == 4 => first(2).map(|t| [0, u16::from_be_bytes([t[0], t[1]])]),
-        proto::ICMPV6 if ip_version == 6 => first(2).map(|t| [0, u16::from_be_bytes([t[0], t[1]])]),
+        proto::UDPLITE | proto::SCTP => first(4).map(|p| be_ports([p[0], p[1], p[2], p[3]])),
+        p if (p == proto::ICMP && ip_version == 4) || (p == proto::ICMPV6 && ip_version == 6) => {
+            first(2).map(|t| [0, u16::from_be_bytes([t[0], t[1]])])
+        }
         proto::IGMP => first(1).map(|t| [0, u16::from(t[0])]),
         proto::ESP => first(4).map(|s| spi_ports(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))),
         proto::AH if ip_version == 4 => {
