@@ -13,6 +13,9 @@ suite=${1:?usage: private-apt.sh SUITE download PACKAGE...}
 shift
 dir=$NF_CACHE/apt/$suite
 mkdir -p "$dir/lists/partial" "$dir/debs"
+# One apt-get at a time per suite (make check fetches in the background too).
+exec 9>"$dir/lock"
+flock 9
 # The same mirror as the machine's own Debian sources.
 mirror=$(grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | head -n1 | tr -d ' ' || true)
 mirror=${mirror:-http://deb.debian.org/debian}
