@@ -272,7 +272,7 @@ fn parse_ipv4<'i, P: PacketBytes + ?Sized>(
     in_ifindex: u16,
     info: &'i mut MaybeUninit<PacketInfo>,
 ) -> Result<&'i mut PacketInfo, Truncated> {
-    let mut scratch = [0u8; 20];
+    let mut scratch = MaybeUninit::<[u8; 20]>::uninit();
     let h = pkt.header(0, &mut scratch).ok_or(Truncated)?;
     let ihl = usize::from(h[0] & 0x0f) * 4;
     if ihl < 20 {
@@ -366,7 +366,7 @@ fn parse_ipv6<'i, P: PacketBytes + ?Sized>(
     in_ifindex: u16,
     info: &'i mut PacketInfo,
 ) -> Result<&'i mut PacketInfo, Truncated> {
-    let mut scratch = [0u8; 40];
+    let mut scratch = MaybeUninit::<[u8; 40]>::uninit();
     let h = pkt.header(0, &mut scratch).ok_or(Truncated)?;
     let key = &mut info.key;
     key.i_ifc = in_ifindex;
@@ -510,7 +510,7 @@ fn transport<P: PacketBytes + ?Sized>(
         };
     }
     if protocol == proto::TCP {
-        let mut scratch = [0u8; 20];
+        let mut scratch = MaybeUninit::<[u8; 20]>::uninit();
         let Some(t) = pkt.header(offset, &mut scratch) else {
             return Transport::default();
         };

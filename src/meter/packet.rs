@@ -6,6 +6,8 @@
 //! are [`PacketBytes`]: every read names an offset and a length and either gets
 //! all the bytes or none, so a parser can never read past a packet's end.
 
+use core::mem::MaybeUninit;
+
 /// A packet seen from its network header on, readable only in bounds.
 ///
 /// Reads work like the kernel's `skb_header_pointer`: they return the bytes
@@ -26,21 +28,24 @@ pub trait PacketBytes {
         self.len() == 0
     }
 
-    /// A fixed-size header at `offset` (see [`PacketBytes::bytes`]).
+    /// A fixed-size header at `offset` (see [`PacketBytes::bytes`]). The
+    /// scratch buffer is written only when the bytes are copied, so that a
+    /// read in place costs no zeroing of it.
     #[inline(always)]
     fn header<'a, const N: usize>(
         &'a self,
         offset: usize,
-        scratch: &'a mut [u8; N],
+        scratch: &'a mut MaybeUninit<[u8; N]>,
     ) -> Option<&'a [u8; N]> {
-        self.bytes(offset, N, scratch)?.try_into().ok()
+        self.bytes(offset, N, scratch.write([0; N]))?
+            .try_into()
+            .ok()
     }
 
     /// A copy of the `N` bytes at `offset`, for fields of a few bytes.
     #[inline(always)]
     fn array<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
-        let mut scratch = [0u8; N];
-        self.header(offset, &mut scratch).copied()
+        self.header(offset, &mut MaybeUninit::uninit()).copied()
     }
 }
 
@@ -52,6 +57,15 @@ impl PacketBytes for [u8] {
     #[inline]
     fn bytes<'a>(&'a self, offset: usize, len: usize, _scratch: &'a mut [u8]) -> Option<&'a [u8]> {
         self.get(offset..offset.checked_add(len)?)
+    }
+
+    #[inline]
+    fn header<'a, const N: usize>(
+        &'a self,
+        offset: usize,
+        _scratch: &'a mut MaybeUninit<[u8; N]>,
+    ) -> Option<&'a [u8; N]> {
+        self.get(offset..offset.checked_add(N)?)?.try_into().ok()
     }
 }
 

@@ -4,6 +4,7 @@
 //! hook, in the NetFlow form.
 
 use super::flow_key::NO_INTERFACE;
+use core::mem::MaybeUninit;
 #[cfg(feature = "link-layer")]
 use super::link_layer::LinkFacts;
 use super::packet::{L3Family, PacketBytes};
@@ -24,7 +25,7 @@ impl PacketBytes for SkbView<'_> {
     /// As the default, with the array reference made straight from the
     /// pointer: one bounds check per header on the packet path.
     #[inline(always)]
-    fn header<'a, const N: usize>(&'a self, offset: usize, scratch: &'a mut [u8; N]) -> Option<&'a [u8; N]> {
+    fn header<'a, const N: usize>(&'a self, offset: usize, scratch: &'a mut MaybeUninit<[u8; N]>) -> Option<&'a [u8; N]> {
         SkbView::header(self, offset, scratch)
     }
 }

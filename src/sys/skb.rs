@@ -9,6 +9,7 @@
 use super::bindings;
 use core::ffi::c_void;
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 
 /// Reads a `T` at `offset` bytes into the object at `base`.
 ///
@@ -26,8 +27,9 @@ unsafe fn field<T: Copy>(base: *const c_void, offset: u32) -> T {
 /// network header at `offset` from it: none when it ends before the header,
 /// whatever the fields hold.
 #[inline(always)]
-fn after(n: i64, offset: i32) -> u32 {
-    n.wrapping_sub(i64::from(offset)).clamp(0, i64::from(u32::MAX)) as u32
+fn after(n: i64, offset: i32) -> usize {
+    // Negative (or, on a 32-bit machine, past the address space): none.
+    usize::try_from(n.wrapping_sub(i64::from(offset))).unwrap_or(0)
 }
 
 /// Bytes in an interface name, its NUL included (the kernel's IFNAMSIZ).
@@ -55,9 +57,9 @@ struct Network {
     /// Its offset from `skb->data`.
     offset: i32,
     /// Bytes from the network header that are in the linear area.
-    linear: u32,
+    linear: usize,
     /// Bytes from the network header to the end of the packet.
-    total: u32,
+    total: usize,
 }
 
 impl SkbRef<'_> {
@@ -98,7 +100,7 @@ impl SkbRef<'_> {
     #[inline(never)]
     fn copy_bits(self, offset: usize, len: usize, scratch: &mut [u8]) -> Option<&[u8]> {
         let net = self.network();
-        if offset.checked_add(len)? > net.total as usize {
+        if offset.checked_add(len)? > net.total {
             return None;
         }
         let out = scratch.get_mut(..len)?;
@@ -125,7 +127,7 @@ pub struct SkbView<'a> {
     /// The network header in the linear area.
     network: *const u8,
     /// Bytes from the network header that are in the linear area.
-    linear: u32,
+    linear: usize,
 }
 
 impl SkbView<'_> {
@@ -156,7 +158,7 @@ impl SkbView<'_> {
     /// when asked (the fast path reads the linear area only).
     #[inline(always)]
     pub fn len(&self) -> usize {
-        self.skb.network().total as usize
+        self.skb.network().total
     }
 
     /// Whether there is nothing past the network header.
@@ -171,7 +173,7 @@ impl SkbView<'_> {
     #[inline(always)]
     pub fn bytes<'a>(&'a self, offset: usize, len: usize, scratch: &'a mut [u8]) -> Option<&'a [u8]> {
         match offset.checked_add(len) {
-            Some(end) if end <= self.linear as usize => {
+            Some(end) if end <= self.linear => {
                 // SAFETY: `network + offset .. network + end` lies inside the
                 // linear area, which holds `linear` readable bytes from
                 // `network`, and nobody writes the skb while the view lives
@@ -183,17 +185,30 @@ impl SkbView<'_> {
     }
 
     /// [`SkbView::bytes`] for a fixed-size header, with the array reference
-    /// made straight from the pointer: one bounds check per header.
+    /// made straight from the pointer: one bounds check per header. The
+    /// scratch buffer is written (zeroed, then copied into) only on the
+    /// slow path.
     #[inline(always)]
-    pub fn header<'a, const N: usize>(&'a self, offset: usize, scratch: &'a mut [u8; N]) -> Option<&'a [u8; N]> {
+    pub fn header<'a, const N: usize>(&'a self, offset: usize, scratch: &'a mut MaybeUninit<[u8; N]>) -> Option<&'a [u8; N]> {
         match offset.checked_add(N) {
-            Some(end) if end <= self.linear as usize => {
-                // SAFETY: `N` bytes at `network + offset` are in the linear
-                // area (type invariants, checked bound); `[u8; N]` has
-                // alignment 1.
-                Some(unsafe { &*self.network.add(offset).cast::<[u8; N]>() })
+            Some(end) if end <= self.linear => {
+                // SAFETY: `offset + N` bytes from `network` are in the
+                // linear area (type invariants, checked bound): the offset
+                // stays inside its allocation.
+                let at = unsafe { self.network.add(offset) };
+                // Told that `at` is not null, the compiler drops the
+                // `Option`'s null test on this path.
+                if at.is_null() {
+                    // SAFETY: never reached: `at` points into the linear
+                    // area, memory that exists, so it is not null.
+                    unsafe { core::hint::unreachable_unchecked() }
+                }
+                // SAFETY: the `N` bytes at `at` are in the linear area,
+                // readable and written by nobody while the view lives (type
+                // invariants); `[u8; N]` has alignment 1.
+                Some(unsafe { &*at.cast::<[u8; N]>() })
             }
-            _ => self.skb.copy_bits(offset, N, scratch)?.try_into().ok(),
+            _ => self.skb.copy_bits(offset, N, scratch.write([0; N]))?.try_into().ok(),
         }
     }
 
