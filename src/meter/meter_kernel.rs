@@ -12,7 +12,7 @@
 use super::expiry::{active_due, scan_due, Timeouts};
 use super::flow::{EndReason, FirstPacket, Flow, Ticks};
 use super::flow_budget::{Credit, FlowBudget};
-use super::flow_hash::{flow_hash, HashSeed};
+use super::flow_hash::{flow_hash, flow_hash_of, HashSeed};
 use super::flow_key::{parse_into, PacketInfo};
 use super::flow_table::{FlowList, FlowTable, OwnedFlow};
 use super::flow_merge::{fold_duplicates, from_several_cpus, slots_for};
@@ -269,14 +269,17 @@ impl Meter {
         }
         let published = self.rules.read(bh);
         let rules = published.rules();
+        // What the rules did, if there are any (`None`, not a default
+        // `Applied`: one byte to store on the packet path, not three words).
         let (hash, applied) = if published.any() {
             match self.apply_rules(cpu, rules, Packet::of(&call, family), info) {
-                Some(done) => done,
+                Some((hash, applied)) => (hash, Some(applied)),
                 // Not a drop: the flow is not sampled, by configuration.
                 None => return,
             }
         } else {
-            (flow_hash(&info.key, &self.seed), Applied::default())
+            // parse_into keys an IPv4 packet as IPv4 (ip_version 4).
+            (flow_hash_of(&info.key, &self.seed, family == Family::Ipv4), None)
         };
         let now = jiffies();
         let mut searched = 0u32;
@@ -300,7 +303,7 @@ impl Meter {
                     // call: holding references, it would keep them in memory
                     // on the found-flow path too.
                     let info: &PacketInfo = info;
-                    let first = move || first_packet(Packet::of(&call, family), info, rules, &applied);
+                    let first = move || first_packet(Packet::of(&call, family), info, rules, &applied.unwrap_or_default());
                     self.new_flow(cpu, f, info, hash, now, first)
                 }
             }
