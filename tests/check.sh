@@ -44,22 +44,29 @@ failures=()
 logs=$top/build/logs
 mkdir -p "$logs"
 
-# tier NAME COMMAND...: one check of the run; output goes to a log file.
-tier() {
-	local name=$1 log
-	shift
-	log=$logs/$(echo "$name" | tr ' /' '__').log
-	local start=$SECONDS
-	if "$@" >"$log" 2>&1; then
+# tier_log NAME: the log file of the run's check NAME.
+tier_log() { echo "$logs/$(echo "$1" | tr ' /' '__').log"; }
+# count NAME STATUS DETAIL: counts check NAME as passed (STATUS 0) or
+# failed (then shows the end of its log).
+count() {
+	local name=$1 rc=$2 detail=$3
+	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
-		log "ok   $name ($((SECONDS - start)) s)"
+		log "ok   $name ($detail)"
 	else
 		failed=$((failed + 1))
 		failures+=("$name")
-		log "FAIL $name ($((SECONDS - start)) s), log: $log"
-		tail -n 40 "$log" | sed 's/^/    /' >&2
+		log "FAIL $name ($detail), log: $(tier_log "$name")"
+		tail -n 40 "$(tier_log "$name")" | sed 's/^/    /' >&2
 		return 1
 	fi
+}
+# tier NAME COMMAND...: one check of the run; output goes to its log file.
+tier() {
+	local name=$1 start=$SECONDS rc=0
+	shift
+	"$@" >"$(tier_log "$name")" 2>&1 || rc=$?
+	count "$name" "$rc" "$((SECONDS - start)) s"
 }
 
 # The original module for the parity suite, on the kernel it builds
@@ -126,7 +133,7 @@ scripts/install-deps.sh || die "could not install the dependencies"
 # VMs of the earlier kernels run: a VM under emulation leaves the two cores
 # about half idle (its guest sleeps through timeouts), and a kernel built
 # from nothing takes 12 (6.12) and 28 (7.3 debug) minutes of both. The
-# build tier of each kernel then finds its kernel built (build-kernel.sh
+# build tier of each kernel then finds its kernel built (build_kernel
 # waits for a build in progress) and reports the chain's checks as its own.
 bg=$logs/background
 rm -rf "$bg"
@@ -134,29 +141,19 @@ mkdir -p "$bg"
 bg_file() { echo "$bg/$(echo "$1" | tr ' /' '__')"; }
 # bg_step NAME COMMAND...: one check the chain runs; bg_tier reports it.
 bg_step() {
-	local name=$1 f start=$SECONDS
+	local name=$1 start=$SECONDS
 	shift
-	f=$(bg_file "$name")
-	"$@" >"$logs/$(echo "$name" | tr ' /' '__').log" 2>&1
-	echo "$? $((SECONDS - start))" >"$f.rc"
+	"$@" >"$(tier_log "$name")" 2>&1
+	echo "$? $((SECONDS - start))" >"$(bg_file "$name").rc"
 }
 # bg_tier NAME: waits for the chain's check NAME and counts it as tier does.
 bg_tier() {
-	local name=$1 f rc secs log
-	f=$(bg_file "$name")
-	log=$logs/$(echo "$name" | tr ' /' '__').log
-	while [ ! -f "$f.rc" ] && kill -0 "$bg_pid" 2>/dev/null; do sleep 2; done
-	read -r rc secs <"$f.rc" 2>/dev/null || { rc=1 secs=0; echo "the background chain ended before this check" >>"$log"; }
-	if [ "$rc" -eq 0 ]; then
-		passed=$((passed + 1))
-		log "ok   $name ($secs s, in the background)"
-	else
-		failed=$((failed + 1))
-		failures+=("$name")
-		log "FAIL $name ($secs s, in the background), log: $log"
-		tail -n 40 "$log" | sed 's/^/    /' >&2
-		return 1
-	fi
+	local name=$1 f rc secs
+	f=$(bg_file "$name").rc
+	while [ ! -f "$f" ] && kill -0 "$bg_pid" 2>/dev/null; do sleep 2; done
+	read -r rc secs <"$f" 2>/dev/null ||
+		{ rc=1 secs=0; echo "the background chain ended before this check" >>"$(tier_log "$name")"; }
+	count "$name" "$rc" "$secs s, in the background"
 }
 has_kernel() { case " $kernels " in *" $1 "*) return 0 ;; esac; return 1; }
 stock_chroot="build: trixie chroot with Debian's 7.3 kernel packages"
