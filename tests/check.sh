@@ -136,20 +136,20 @@ scripts/install-deps.sh || die "could not install the dependencies"
 # build tier of each kernel then finds its kernel built (build_kernel
 # waits for a build in progress) and reports the chain's checks as its own.
 bg=$logs/background
-rm -rf "$bg"
+rm -rf "$bg" "$logs"/*.rc
 mkdir -p "$bg"
-bg_file() { echo "$bg/$(echo "$1" | tr ' /' '__')"; }
-# bg_step NAME COMMAND...: one check the chain runs; bg_tier reports it.
+# bg_step NAME COMMAND...: one check the chain runs, its status and time
+# next to its log (LOG.rc); bg_tier reports it.
 bg_step() {
 	local name=$1 start=$SECONDS
 	shift
 	"$@" >"$(tier_log "$name")" 2>&1
-	echo "$? $((SECONDS - start))" >"$(bg_file "$name").rc"
+	echo "$? $((SECONDS - start))" >"$(tier_log "$name").rc"
 }
 # bg_tier NAME: waits for the chain's check NAME and counts it as tier does.
 bg_tier() {
 	local name=$1 f rc secs
-	f=$(bg_file "$name").rc
+	f=$(tier_log "$name").rc
 	while [ ! -f "$f" ] && kill -0 "$bg_pid" 2>/dev/null; do sleep 2; done
 	read -r rc secs <"$f" 2>/dev/null ||
 		{ rc=1 secs=0; echo "the background chain ended before this check" >>"$(tier_log "$name")"; }
